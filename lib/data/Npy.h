@@ -1,0 +1,31 @@
+// NumPy .npy / .npz files <-> IR tensors (calibration and evaluation data, test vectors).
+#pragma once
+
+#include "ir/Tensor.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mopt {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+// Parses a .npy image: format versions 1-3, either byte order, C or Fortran order, every numeric
+// dtype numpy writes plus unicode/bytes strings. Little-endian C-order data stays a view of
+// `bytes`. Throws Error(Input) naming `source` on a malformed header or truncated data.
+Tensor parseNpy(const std::shared_ptr<const Buffer>& bytes, const std::string& source);
+Tensor loadNpy(const std::string& path);
+
+// .npy image of a tensor (version 1.0, little-endian, C order; 2.0 if the header needs it).
+std::string encodeNpy(const Tensor& t);
+void saveNpy(const std::string& path, const Tensor& t);
+
+// .npz: a zip of .npy members, stored or deflate-compressed, zip64 included. Names drop ".npy".
+NamedTensors parseNpz(const std::shared_ptr<const Buffer>& bytes, const std::string& source);
+NamedTensors loadNpz(const std::string& path);
+// Writes an uncompressed .npz (atomically).
+void saveNpz(const std::string& path, const NamedTensors& arrays);
+
+}  // namespace mopt

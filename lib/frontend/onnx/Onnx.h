@@ -1,0 +1,59 @@
+// Reading and writing ONNX models (the frontend's public face; no protobuf types leak out).
+#pragma once
+
+#include "ir/Graph.h"
+#include "ir/OpSchema.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace mopt {
+
+struct OnnxLoadOptions {
+  bool verify = true;  // structural + schema verification after import
+  int max_nesting = 64;
+};
+
+// Loads a model file; weights (inline raw_data and external data) stay memory-mapped.
+// Throws Error(Input) with a one-line message naming the file and the problem.
+Model loadOnnx(const std::string& path, const OnnxLoadOptions& opts = {});
+// Parses in-memory bytes. `base_dir` resolves external data ("" forbids external data).
+Model loadOnnxBytes(const std::shared_ptr<const Buffer>& bytes, const std::string& source,
+                    const std::string& base_dir, const OnnxLoadOptions& opts = {});
+
+enum class ExternalDataMode {
+  Auto,    // keep the input's layout; switch to external data when the file would pass 2 GB
+  Always,  // every tensor of at least `threshold` bytes goes to the data file
+  Never,   // everything inline (fails if that passes protobuf's 2 GB limit)
+};
+
+struct OnnxSaveOptions {
+  ExternalDataMode external_data = ExternalDataMode::Auto;
+  uint64_t threshold = 1024;  // smaller tensors always stay inline
+  // Largest file written inline in Auto mode. protobuf cannot parse messages >= 2 GiB.
+  uint64_t inline_limit = (uint64_t{2} << 30) - (uint64_t{64} << 20);
+  std::string data_file;  // name of the data file beside the model; default "<model file>.data"
+  bool fsync = true;      // flush to disk before the atomic rename
+};
+
+struct OnnxSaveResult {
+  uint64_t model_bytes = 0;
+  uint64_t external_bytes = 0;
+  std::string data_file;  // empty when everything is inline
+};
+
+// Writes atomically: temp files beside the targets, renamed only when complete.
+OnnxSaveResult saveOnnx(const Model& m, const std::string& path, const OnnxSaveOptions& opts = {});
+// Serializes inline (tests, hashing). Throws if the result would not be a valid protobuf.
+std::string serializeOnnx(const Model& m);
+
+// A bare TensorProto file (the ONNX test suite's input_N.pb / output_N.pb).
+Tensor loadTensorProto(const std::string& path);
+
+// Operator signatures from the ONNX schema registry linked into mopt (onnx 1.12: opsets <= 17).
+const OpSchemaOracle& onnxSchemas();
+// Highest opset version the registry knows for `domain` (0 if none).
+int64_t onnxRegistryMaxOpset(const std::string& domain);
+
+}  // namespace mopt
