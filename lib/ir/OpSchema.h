@@ -25,6 +25,15 @@ struct OpAttrSpec {
   std::string name;
   AttrKind kind = AttrKind::Undefined;
   bool required = false;
+  // The schema's default for scalar/list attributes (kind Undefined when there is none).
+  AttrKind default_kind = AttrKind::Undefined;
+  int64_t default_int = 0;
+  float default_float = 0;
+  std::string default_string;
+  std::vector<int64_t> default_ints;
+  std::vector<float> default_floats;
+  // True when `a` holds exactly the default value.
+  bool isDefault(const Attribute& a) const;
 };
 
 struct OpSignature {

@@ -15,6 +15,108 @@ bool isDefaultDomain(std::string_view d) {
   return d.empty() || d == "ai.onnx";
 }
 
+void checkArity(const std::vector<Value*>& args, const std::vector<OpFormal>& formals,
+                const std::string& op, const char* what, std::vector<std::string>& out) {
+  size_t count = args.size();
+  bool variadic_last = !formals.empty() && formals.back().option == OpFormal::Option::Variadic;
+  size_t max = variadic_last ? SIZE_MAX : formals.size();
+  if (count > max) {
+    out.push_back(fmt::format("{} takes at most {} {}s, got {}", op, max, what, count));
+    return;
+  }
+  for (size_t i = 0; i < formals.size(); ++i) {
+    const OpFormal& f = formals[i];
+    if (f.option == OpFormal::Option::Single && (i >= count || !args[i])) {
+      out.push_back(fmt::format("{} {} {} ('{}') is required", op, what, i, f.name));
+      return;
+    }
+    if (f.option == OpFormal::Option::Variadic) {
+      size_t have = count > i ? count - i : 0;
+      if (have < static_cast<size_t>(std::max(0, f.min_arity)))
+        out.push_back(fmt::format("{} needs at least {} {}s for '{}', got {}", op, f.min_arity,
+                                  what, f.name, have));
+    }
+  }
+}
+
+void checkTypes(const Node& n, const OpSignature& sig, const std::string& op,
+                std::vector<std::string>& out) {
+  std::unordered_map<std::string, DType> bound;
+  auto checkOne = [&](const Value* v, const OpFormal& f, const char* what, size_t index) {
+    if (!v || !v->type().isTensor() || v->type().elemType() == DType::Undefined) return;
+    DType t = v->type().elemType();
+    if (!f.allowed.empty() && std::find(f.allowed.begin(), f.allowed.end(), t) == f.allowed.end()) {
+      out.push_back(fmt::format("{} {} '{}' ({}) has element type {}, which {} does not accept",
+                                what, index, v->name(), f.name, dtypeOnnxName(t), op));
+      return;
+    }
+    if (f.type_var.empty() || f.type_var.rfind("tensor(", 0) == 0) return;
+    if (f.option == OpFormal::Option::Variadic && !f.homogeneous) return;
+    auto [it, inserted] = bound.emplace(f.type_var, t);
+    if (!inserted && it->second != t)
+      out.push_back(fmt::format("{} {} '{}' ({}) is {} but type {} is already bound to {}", what,
+                                index, v->name(), f.name, dtypeOnnxName(t), f.type_var,
+                                dtypeOnnxName(it->second)));
+  };
+  auto walk = [&](const std::vector<Value*>& args, const std::vector<OpFormal>& formals,
+                  const char* what) {
+    for (size_t i = 0; i < args.size() && !formals.empty(); ++i) {
+      const OpFormal& f = formals[std::min(i, formals.size() - 1)];
+      if (i >= formals.size() && f.option != OpFormal::Option::Variadic) break;
+      checkOne(args[i], f, what, i);
+    }
+  };
+  walk(n.inputs(), sig.inputs, "input");
+  walk(n.outputs(), sig.outputs, "output");
+}
+
+}  // namespace
+
+bool OpAttrSpec::isDefault(const Attribute& a) const {
+  if (a.kind != default_kind || !a.ref_attr_name.empty()) return false;
+  switch (a.kind) {
+    case AttrKind::Int:
+      return a.i == default_int;
+    case AttrKind::Float:
+      return a.f == default_float;
+    case AttrKind::String:
+      return a.s == default_string;
+    case AttrKind::Ints:
+      return a.ints == default_ints;
+    case AttrKind::Floats:
+      return a.floats == default_floats;
+    default:
+      return false;
+  }
+}
+
+std::vector<std::string> checkNodeSignature(const Node& n, const OpSignature& sig,
+                                            bool in_function) {
+  std::vector<std::string> out;
+  std::string op = fmt::format("{}-{}", n.opType(), sig.since_version);
+  checkArity(n.inputs(), sig.inputs, op, "input", out);
+  checkArity(n.outputs(), sig.outputs, op, "output", out);
+  for (const Attribute& a : n.attributes()) {
+    auto spec = std::find_if(sig.attributes.begin(), sig.attributes.end(),
+                             [&](const OpAttrSpec& s) { return s.name == a.name; });
+    if (spec == sig.attributes.end()) {
+      if (!sig.allows_unchecked_attributes)
+        out.push_back(fmt::format("{} has no attribute '{}'", op, a.name));
+      continue;
+    }
+    if (a.ref_attr_name.empty() && a.kind != spec->kind)
+      out.push_back(fmt::format("attribute '{}' of {} must be {}, not {}", a.name, op,
+                                attrKindName(spec->kind), attrKindName(a.kind)));
+  }
+  for (const OpAttrSpec& s : sig.attributes)
+    if (s.required && !n.attr(s.name) && !in_function)
+      out.push_back(fmt::format("{} requires attribute '{}'", op, s.name));
+  checkTypes(n, sig, op, out);
+  return out;
+}
+
+namespace {
+
 class Verifier {
  public:
   Verifier(const Model& m, const VerifyOptions& opts) : model_(m), opts_(opts) {}
@@ -154,8 +256,6 @@ class Verifier {
     }
   }
 
-  static bool kindMatches(AttrKind have, AttrKind want) { return have == want; }
-
   void checkSchema(const Node& n, const std::string& where, const std::vector<OpsetImport>& opsets,
                    bool is_function) {
     if (!opts_.schemas) return;
@@ -181,83 +281,8 @@ class Verifier {
                                 domain_name, version));
       return;
     }
-    std::string op = fmt::format("{}-{}", n.opType(), sig->since_version);
-    checkArity(n.inputs(), sig->inputs, where, op, "input");
-    checkArity(n.outputs(), sig->outputs, where, op, "output");
-
-    for (const Attribute& a : n.attributes()) {
-      auto spec = std::find_if(sig->attributes.begin(), sig->attributes.end(),
-                               [&](const OpAttrSpec& s) { return s.name == a.name; });
-      if (spec == sig->attributes.end()) {
-        if (!sig->allows_unchecked_attributes)
-          report(where, fmt::format("{} has no attribute '{}'", op, a.name));
-        continue;
-      }
-      if (a.ref_attr_name.empty() && !kindMatches(a.kind, spec->kind))
-        report(where, fmt::format("attribute '{}' of {} must be {}, not {}", a.name, op,
-                                  attrKindName(spec->kind), attrKindName(a.kind)));
-    }
-    for (const OpAttrSpec& s : sig->attributes) {
-      if (s.required && !n.attr(s.name) && !is_function)
-        report(where, fmt::format("{} requires attribute '{}'", op, s.name));
-    }
-    checkTypes(n, *sig, where, op);
-  }
-
-  void checkArity(const std::vector<Value*>& args, const std::vector<OpFormal>& formals,
-                  const std::string& where, const std::string& op, const char* what) {
-    size_t count = args.size();
-    bool variadic_last = !formals.empty() && formals.back().option == OpFormal::Option::Variadic;
-    size_t max = variadic_last ? SIZE_MAX : formals.size();
-    if (count > max) {
-      report(where, fmt::format("{} takes at most {} {}s, got {}", op, max, what, count));
-      return;
-    }
-    for (size_t i = 0; i < formals.size(); ++i) {
-      const OpFormal& f = formals[i];
-      if (f.option == OpFormal::Option::Single && (i >= count || !args[i])) {
-        report(where, fmt::format("{} {} {} ('{}') is required", op, what, i, f.name));
-        return;
-      }
-      if (f.option == OpFormal::Option::Variadic) {
-        size_t have = count > i ? count - i : 0;
-        if (have < static_cast<size_t>(std::max(0, f.min_arity)))
-          report(where, fmt::format("{} needs at least {} {}s for '{}', got {}", op, f.min_arity,
-                                    what, f.name, have));
-      }
-    }
-  }
-
-  void checkTypes(const Node& n, const OpSignature& sig, const std::string& where,
-                  const std::string& op) {
-    std::unordered_map<std::string, DType> bound;
-    auto checkOne = [&](const Value* v, const OpFormal& f, const char* what, size_t index) {
-      if (!v || !v->type().isTensor() || v->type().elemType() == DType::Undefined) return;
-      DType t = v->type().elemType();
-      if (!f.allowed.empty() &&
-          std::find(f.allowed.begin(), f.allowed.end(), t) == f.allowed.end()) {
-        report(where, fmt::format("{} {} {} ('{}') has element type {}, which {} does not accept",
-                                  what, index, v->name(), f.name, dtypeOnnxName(t), op));
-        return;
-      }
-      if (f.type_var.empty() || f.type_var.rfind("tensor(", 0) == 0) return;
-      if (f.option == OpFormal::Option::Variadic && !f.homogeneous) return;
-      auto [it, inserted] = bound.emplace(f.type_var, t);
-      if (!inserted && it->second != t)
-        report(where, fmt::format("{} {} {} ('{}') is {} but type {} is already bound to {}", what,
-                                  index, v->name(), f.name, dtypeOnnxName(t), f.type_var,
-                                  dtypeOnnxName(it->second)));
-    };
-    auto walk = [&](const std::vector<Value*>& args, const std::vector<OpFormal>& formals,
-                    const char* what) {
-      for (size_t i = 0; i < args.size() && !formals.empty(); ++i) {
-        const OpFormal& f = formals[std::min(i, formals.size() - 1)];
-        if (i >= formals.size() && f.option != OpFormal::Option::Variadic) break;
-        checkOne(args[i], f, what, i);
-      }
-    };
-    walk(n.inputs(), sig.inputs, "input");
-    walk(n.outputs(), sig.outputs, "output");
+    for (auto& msg : checkNodeSignature(n, *sig, is_function))
+      report(where, std::move(msg));
   }
 
   void checkUseCounts() {

@@ -22,6 +22,11 @@ struct VerifyOptions {
   size_t max_issues = 50;
 };
 
+// Checks one node against an operator signature: arity, attribute names/kinds, required
+// attributes, element types and type-variable consistency. Returns the problems found.
+std::vector<std::string> checkNodeSignature(const Node& n, const OpSignature& sig,
+                                            bool in_function = false);
+
 std::vector<VerifyIssue> verifyModel(const Model& m, const VerifyOptions& opts = {});
 
 // Throws Error(kind) with the first issue (and a count of the rest) when the model is invalid.

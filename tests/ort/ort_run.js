@@ -8,8 +8,8 @@ const childProcess = require('child_process');
 const npy = require('./npy');
 
 const USAGE = `usage:
-  node ort_run.js run MODEL.onnx --inputs IN.npz|DIR -o OUT.npz [--opt-dump OPT.onnx] [--json]
-  node ort_run.js bench MODEL.onnx --inputs IN.npz|DIR [--warmup 5] [--iters 50]
+  node ort_run.js run MODEL.onnx --inputs IN.npz|DIR -o OUT.npz [--map NAME=KEY,..] [--opt-dump OPT.onnx] [--json]
+  node ort_run.js bench MODEL.onnx --inputs IN.npz|DIR [--map NAME=KEY,..] [--warmup 5] [--iters 50]
   node ort_run.js suite MANIFEST.json -o RESULT.json [--no-isolate] [--verbose]
 common options:
   --opt-level disabled|basic|extended|layout|all   ORT graph optimization level (ORT's default: all)
@@ -613,6 +613,7 @@ async function cmdRun(args) {
     output: { type: 'string', short: 'o' },
     'opt-dump': { type: 'string' },
     json: { type: 'boolean' },
+    map: { type: 'string' },
   });
   if (positionals.length !== 1 || !values.inputs || !values.output) {
     throw new UsageError('run needs MODEL.onnx, --inputs IN.npz|DIR and -o OUT.npz');
@@ -624,7 +625,7 @@ async function cmdRun(args) {
   const session = await ort.InferenceSession.create(positionals[0], sessionOptions(opts));
   const loadMs = elapsedMs(t0);
   checkOutputTypes(session);
-  const feeds = makeFeeds(ort, session, arrays);
+  const feeds = makeFeeds(ort, session, applyMap(arrays, values.map, session));
   t0 = process.hrtime.bigint();
   const outs = await runSession(session, feeds);
   const runMs = elapsedMs(t0);
@@ -634,6 +635,22 @@ async function cmdRun(args) {
     const outputs = Object.fromEntries(Object.entries(outs).map(([n, a]) => [n, { dtype: a.dtype, shape: a.shape }]));
     console.log(JSON.stringify({ load_ms: round3(loadMs), run_ms: round3(runMs), outputs }));
   }
+}
+
+// --map input=x_img,other=y: feed array KEY to graph input NAME (data sets name arrays their own
+// way, e.g. samples/digits_test.npz holds x, x_img and y). Unmapped arrays not named after an
+// input are dropped so a data set can carry labels beside the inputs.
+function applyMap(arrays, spec, session) {
+  if (!spec) return arrays;
+  const out = {};
+  for (const pair of spec.split(',')) {
+    const [name, key] = pair.split('=');
+    if (!name || !key) throw new UsageError(`--map entries look like NAME=KEY, got '${pair}'`);
+    if (!(key in arrays)) throw new UsageError(`--map: no array '${key}' (have: ${Object.keys(arrays).join(', ')})`);
+    out[name] = arrays[key];
+  }
+  for (const n of session.inputNames) if (!(n in out) && n in arrays) out[n] = arrays[n];
+  return out;
 }
 
 function round3(x) {
@@ -660,6 +677,7 @@ async function cmdBench(args) {
     inputs: { type: 'string' },
     warmup: { type: 'string' },
     iters: { type: 'string' },
+    map: { type: 'string' },
   });
   if (positionals.length !== 1 || !values.inputs) throw new UsageError('bench needs MODEL.onnx and --inputs IN.npz|DIR');
   const warmup = intOption(values, 'warmup', 5, 0);
@@ -668,7 +686,7 @@ async function cmdBench(args) {
   const ort = loadOrt(opts.verbose);
   const session = await ort.InferenceSession.create(positionals[0], sessionOptions(opts));
   checkOutputTypes(session);
-  const feeds = makeFeeds(ort, session, loadArrays(values.inputs));
+  const feeds = makeFeeds(ort, session, applyMap(loadArrays(values.inputs), values.map, session));
   for (let i = 0; i < warmup; i++) await session.run(feeds);
   const times = [];
   for (let i = 0; i < iters; i++) {

@@ -105,8 +105,30 @@ class RegistryOracle : public OpSchemaOracle {
           sig->inputs.push_back(formal(p));
         for (const auto& p : s->outputs())
           sig->outputs.push_back(formal(p));
-        for (const auto& [name, a] : s->attributes())
-          sig->attributes.push_back(OpAttrSpec{name, attrKind(a.type), a.required});
+        for (const auto& [name, a] : s->attributes()) {
+          OpAttrSpec spec;
+          spec.name = name;
+          spec.kind = attrKind(a.type);
+          spec.required = a.required;
+          const auto& d = a.default_value;
+          if (d.has_f()) {
+            spec.default_kind = AttrKind::Float;
+            spec.default_float = d.f();
+          } else if (d.has_i()) {
+            spec.default_kind = AttrKind::Int;
+            spec.default_int = d.i();
+          } else if (d.has_s()) {
+            spec.default_kind = AttrKind::String;
+            spec.default_string = d.s();
+          } else if (d.ints_size()) {
+            spec.default_kind = AttrKind::Ints;
+            spec.default_ints.assign(d.ints().begin(), d.ints().end());
+          } else if (d.floats_size()) {
+            spec.default_kind = AttrKind::Floats;
+            spec.default_floats.assign(d.floats().begin(), d.floats().end());
+          }
+          sig->attributes.push_back(std::move(spec));
+        }
       }
       it = cache_.emplace(key, std::move(sig)).first;
     }

@@ -1,0 +1,192 @@
+// Subcommand implementations: load, run passes, save; nothing here parses flags.
+#include "driver/Driver.h"
+
+#include "ir/Error.h"
+#include "passes/Registry.h"
+#include "support/File.h"
+#include "support/Strings.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+namespace mopt {
+
+namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+ModelFormat detectFormat(const std::string& path) {
+  auto buf = Buffer::mapFile(path);
+  if (buf->size() >= 4 && std::equal(buf->data(), buf->data() + 4, "PK\x03\x04"))
+    return ModelFormat::TorchScript;
+  return ModelFormat::Onnx;
+}
+
+Model loadModel(const std::string& path) {
+  switch (detectFormat(path)) {
+    case ModelFormat::TorchScript:
+      failInput("{}: is a TorchScript archive; this build of mopt reads ONNX models only", path);
+    case ModelFormat::Onnx:
+    case ModelFormat::Unknown:
+      break;
+  }
+  return loadOnnx(path);
+}
+
+void checkOutputPath(const std::string& input, const std::string& output, bool in_place) {
+  if (output.empty()) fail(ErrorKind::Usage, "no output file given (-o)");
+  if (in_place) return;
+  if (input == output || sameFile(input, output))
+    fail(ErrorKind::Usage, "{}: output would overwrite the input; pass --in-place to allow it",
+         output);
+}
+
+ConvertResult convertModel(const ConvertRequest& req) {
+  checkOutputPath(req.input, req.output, req.in_place);
+  ConvertResult r;
+  auto t0 = std::chrono::steady_clock::now();
+  Model m = loadModel(req.input);
+  if (req.opset) {
+    Pipeline p;
+    p.passes.push_back(
+        makeInvocation(passRegistry(), "convert-opset",
+                       {{"target", RawOptionValue::scalar(std::to_string(*req.opset))}}));
+    PassManagerOptions pmo;
+    pmo.schemas = &onnxSchemas();
+    PassManager(pmo).run(p, m);
+  }
+  r.load_seconds = secondsSince(t0);
+  t0 = std::chrono::steady_clock::now();
+  r.saved = saveOnnx(m, req.output, req.save);
+  r.save_seconds = secondsSince(t0);
+  return r;
+}
+
+RunResult runPipeline(const RunRequest& req) {
+  const PassRegistry& reg = passRegistry();
+  PipelineSpec spec;
+  if (!req.spec_path.empty()) {
+    if (!req.pipeline_text.empty())
+      fail(ErrorKind::Usage, "give either a pipeline file or -p PIPELINE, not both");
+    spec = loadPipelineSpec(req.spec_path, reg);
+  } else {
+    if (req.pipeline_text.empty())
+      fail(ErrorKind::Usage, "no pipeline: give a file or -p PIPELINE");
+    spec.pipeline = parsePipeline(req.pipeline_text, reg);
+  }
+  if (!req.input.empty()) spec.input = req.input;
+  if (!req.output.empty()) spec.output = req.output;
+  if (req.external_data) spec.save.external_data = *req.external_data;
+
+  RunResult r;
+  r.input = spec.input;
+  r.output = spec.output;
+  r.canonical = spec.pipeline.canonical();
+  if (req.dry_run) return r;
+  if (spec.input.empty())
+    fail(ErrorKind::Usage, "no input model (give one, or `input:` in the file)");
+  checkOutputPath(spec.input, spec.output, req.in_place);
+
+  Model m = loadModel(spec.input);
+  PassManagerOptions pmo;
+  pmo.verify_each = req.verify_each;
+  pmo.schemas = &onnxSchemas();
+  pmo.print_ir_after = req.print_ir_after;
+  pmo.ir_out = req.ir_out;
+  r.stats = PassManager(pmo).run(spec.pipeline, m);
+  // Provenance: what produced this file, so a reader can reproduce it.
+  auto setMeta = [&m](const std::string& key, const std::string& value) {
+    for (auto& kv : m.metadata_props)
+      if (kv.first == key) {
+        kv.second = value;
+        return;
+      }
+    m.metadata_props.emplace_back(key, value);
+  };
+  setMeta("mopt.version", MOPT_VERSION);
+  setMeta("mopt.pipeline", r.canonical);
+  r.saved = saveOnnx(m, spec.output, spec.save);
+  return r;
+}
+
+std::string passStatsTable(const std::vector<PassStats>& stats) {
+  std::string out =
+      fmt::format("{:<28} {:>9} {:>8} {:>15}  {}\n", "pass", "time", "changed", "nodes", "details");
+  for (const auto& s : stats) {
+    std::string details;
+    for (const auto& [k, v] : s.counters)
+      if (v) details += fmt::format("{}{} {}", details.empty() ? "" : ", ", k, v);
+    out += fmt::format("{:<28} {:>8.3f}s {:>8} {:>7} -> {:<5}  {}\n", s.name, s.seconds,
+                       s.changed ? "yes" : "no", s.nodes_before, s.nodes_after, details);
+    for (const auto& n : s.notes)
+      out += "    note: " + n + "\n";
+  }
+  return out;
+}
+
+std::string passesText(const PassRegistry& r) {
+  std::string out;
+  for (const auto& e : r.entries()) {
+    out += fmt::format("{:<24} {}\n", e.info->name, e.info->summary);
+    for (const auto& o : e.info->options) {
+      std::string type(optionTypeName(o.type));
+      if (o.type == OptionType::Enum) type = join(o.choices, "|");
+      out += fmt::format("    {:<22} {:<12} {}{}\n", o.name, type, o.help,
+                         o.required ? " (required)" : " (default: " + o.default_value + ")");
+    }
+  }
+  return out;
+}
+
+std::string passesJson(const PassRegistry& r) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& e : r.entries()) {
+    nlohmann::json opts = nlohmann::json::array();
+    for (const auto& o : e.info->options)
+      opts.push_back({{"name", o.name},
+                      {"type", std::string(optionTypeName(o.type))},
+                      {"default", o.default_value},
+                      {"required", o.required},
+                      {"choices", o.choices},
+                      {"help", o.help}});
+    a.push_back({{"name", e.info->name},
+                 {"family", e.info->family},
+                 {"summary", e.info->summary},
+                 {"description", e.info->description},
+                 {"options", opts}});
+  }
+  return a.dump(2);
+}
+
+std::string passesMarkdown(const PassRegistry& r) {
+  std::string out =
+      "# Pass reference\n\n"
+      "Generated from `passes/Passes.def` by `mopt passes --markdown`; a test keeps this file "
+      "equal to that output.\n\n";
+  for (const auto& e : r.entries()) {
+    out += fmt::format("## `{}`\n\n*{}* — {}\n\n{}\n\n", e.info->name, e.info->family,
+                       e.info->summary, e.info->description);
+    if (e.info->options.empty()) {
+      out += "No options.\n\n";
+      continue;
+    }
+    out += "| option | type | default | meaning |\n|---|---|---|---|\n";
+    for (const auto& o : e.info->options) {
+      std::string type(optionTypeName(o.type));
+      if (o.type == OptionType::Enum) type = join(o.choices, " \\| ");
+      out += fmt::format("| `{}` | {} | {} | {} |\n", o.name, type,
+                         o.required ? "required" : "`" + o.default_value + "`", o.help);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace mopt

@@ -1,0 +1,56 @@
+// The library behind each CLI subcommand: one request struct in, one result out.
+#pragma once
+
+#include "driver/PipelineSpec.h"
+#include "pass/PassManager.h"
+
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+
+namespace mopt {
+
+enum class ModelFormat { Onnx, TorchScript, Unknown };
+// Decided by content, not by extension: TorchScript files are zip archives.
+ModelFormat detectFormat(const std::string& path);
+Model loadModel(const std::string& path);
+
+// Refuses to write over the input (or its external data) unless `in_place`.
+void checkOutputPath(const std::string& input, const std::string& output, bool in_place);
+
+struct ConvertRequest {
+  std::string input, output;
+  std::optional<int64_t> opset;
+  OnnxSaveOptions save;
+  bool in_place = false;
+};
+struct ConvertResult {
+  OnnxSaveResult saved;
+  double load_seconds = 0, save_seconds = 0;
+};
+ConvertResult convertModel(const ConvertRequest& req);
+
+struct RunRequest {
+  std::string spec_path;      // a pipeline file, or
+  std::string pipeline_text;  // -p 'dce,...'
+  std::string input, output;  // override the file's input/output
+  bool dry_run = false, in_place = false, verify_each = true;
+  std::set<std::string> print_ir_after;
+  std::optional<ExternalDataMode> external_data;
+  std::ostream* ir_out = nullptr;
+};
+struct RunResult {
+  std::string input, output, canonical;
+  std::vector<PassStats> stats;
+  OnnxSaveResult saved;
+};
+RunResult runPipeline(const RunRequest& req);
+std::string passStatsTable(const std::vector<PassStats>& stats);
+
+// `mopt passes` in three forms; docs/passes.md is the Markdown one.
+std::string passesText(const PassRegistry& r);
+std::string passesJson(const PassRegistry& r);
+std::string passesMarkdown(const PassRegistry& r);
+
+}  // namespace mopt

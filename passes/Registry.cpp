@@ -1,0 +1,22 @@
+// Builds the pass registry from passes/Passes.def.
+#include "passes/Registry.h"
+
+#include "passes/cleanup/DeadCodeElimination.h"
+#include "passes/cleanup/EliminateIdentity.h"
+#include "passes/cleanup/FoldBatchNorm.h"
+#include "passes/convert/ConvertOpset.h"
+
+namespace mopt {
+
+const PassRegistry& passRegistry() {
+  static const PassRegistry registry({
+#define MOPT_PASS(CLASS)                                                         \
+  PassEntry{&CLASS::info(), [](const OptionValues& o) -> std::unique_ptr<Pass> { \
+              return std::make_unique<CLASS>(o);                                 \
+            }},
+#include "passes/Passes.def"
+  });
+  return registry;
+}
+
+}  // namespace mopt
