@@ -103,7 +103,7 @@ class SpecLoader {
       } else if (item.IsMap() && item.size() == 1) {
         auto kv = *item.begin();
         name = kv.first.Scalar();
-        at = kv.first;
+        at.reset(kv.first);
         if (!kv.second.IsNull()) {
           if (!kv.second.IsMap())
             error(kv.second, "the options of pass '" + name + "' must be a mapping");
@@ -121,7 +121,7 @@ class SpecLoader {
         if (item.IsMap())
           for (const auto& o : item.begin()->second)
             if (std::string(e.what()).find("'" + o.first.Scalar() + "'") != std::string::npos)
-              where = o.second;
+              where.reset(o.second);  // yaml-cpp: operator= would overwrite the node
         error(where, (name.empty() ? std::string() : "pass '" + name + "': ") + e.what());
       }
     }

@@ -31,8 +31,9 @@ std::vector<PassStats> PassManager::run(const Pipeline& pipeline, Model& model) 
       auto pass = inv.entry->create(inv.options);
       st.changed = pass->run(model, ctx);
     } catch (const Error& e) {
-      // Input errors found by a pass (a malformed weight, say) keep their kind.
-      ErrorKind kind = e.kind() == ErrorKind::Input ? ErrorKind::Input : ErrorKind::Pass;
+      // Bad input found by a pass (a malformed weight, an option out of range) keeps its kind.
+      ErrorKind kind =
+          e.kind() == ErrorKind::Input || e.kind() == ErrorKind::Usage ? e.kind() : ErrorKind::Pass;
       throw Error(kind, "pass '" + name + "' failed: " + e.what());
     } catch (const std::exception& e) {
       throw Error(ErrorKind::Pass, "pass '" + name + "' failed: " + e.what());

@@ -412,8 +412,11 @@ std::string scatterUp11(AdaptContext& c) {
   return "";
 }
 
+std::string axesNonNegativeDown10(AdaptContext& c);
+
 std::string scatterElementsDown10(AdaptContext& c) {
-  if (c.dry) return "";
+  std::string r = axesNonNegativeDown10(c);
+  if (!r.empty() || c.dry) return r;
   Node* n = c.node;
   Node* s = c.newNodeBefore("Scatter", "scatter");
   for (Value* v : n->inputs())
@@ -581,10 +584,6 @@ std::string selectLastDown11(AdaptContext& c) {
 std::string batchDimsDown11(AdaptContext& c) {
   return requireAttrDefault(c, "batch_dims", 0);
 }
-std::string shapeDown14(AdaptContext& c) {
-  if (c.node->attr("start") || c.node->attr("end")) return "start/end do not exist before opset 15";
-  return "";
-}
 
 std::string roiAlignUp16(AdaptContext& c) {
   if (!c.dry)
@@ -608,17 +607,22 @@ std::string layerNormDown16(AdaptContext& c) {
   Node* n = c.node;
   int64_t axis = n->intAttr("axis", -1);
   auto rank = c.rank(n->input(0));
-  if (!rank) return "decomposing LayerNormalization needs the input rank";
+  // A negative axis names the trailing dimensions directly; a positive one needs the rank.
+  if (!rank && axis >= 0) return "decomposing LayerNormalization needs the input rank";
   if (n->intAttr("stash_type", 1) != 1) return "stash_type other than float";
   for (size_t i = 1; i < n->numOutputs(); ++i)
     if (n->output(i) && n->output(i)->hasUses()) return "its mean/inv_std_dev outputs are used";
   DType dt = n->input(0)->type().isTensor() ? n->input(0)->type().elemType() : DType::F32;
   if (dt == DType::Undefined) dt = DType::F32;
   if (c.dry) return "";
-  int64_t a = axis < 0 ? axis + *rank : axis;
   std::vector<int64_t> axes;
-  for (int64_t d = a; d < *rank; ++d)
-    axes.push_back(d);
+  if (axis < 0) {
+    for (int64_t d = axis; d < 0; ++d)
+      axes.push_back(d);
+  } else {
+    for (int64_t d = axis; d < *rank; ++d)
+      axes.push_back(d);
+  }
   std::string base = n->name().empty() ? "LayerNormalization" : n->name();
   auto op = [&](const char* type, std::vector<Value*> ins, const char* hint) {
     Node* m = c.newNodeBefore(type, hint);
@@ -645,13 +649,188 @@ std::string layerNormDown16(AdaptContext& c) {
   return "";
 }
 
+// Opset 11 allowed negative axes; below it an axis counts from the front, so it needs the rank.
+// Unsqueeze counts relative to its output rank.
+std::string axesNonNegativeDown10(AdaptContext& c) {
+  Node* n = c.node;
+  Attribute* axis = n->attr("axis");
+  Attribute* axes = n->attr("axes");
+  bool negative = (axis && axis->kind == AttrKind::Int && axis->i < 0);
+  if (axes && axes->kind == AttrKind::Ints)
+    for (int64_t a : axes->ints)
+      negative = negative || a < 0;
+  if (!negative) return "";
+  auto rank = c.rank(n->input(0));
+  if (!rank) return "a negative axis needs the input rank below opset 11";
+  int64_t r = *rank;
+  if (n->is("Unsqueeze") && axes) r += static_cast<int64_t>(axes->ints.size());
+  if (n->is("Flatten")) r += 0;  // Flatten's axis may equal rank; same normalisation
+  if (c.dry) return "";
+  if (axis && axis->i < 0) axis->i += r;
+  if (axes)
+    for (int64_t& a : axes->ints)
+      if (a < 0) a += r;
+  return "";
+}
+
+std::string sliceAxesDown10(AdaptContext& c) {
+  if (!hasInput(c.node, 3)) return "";
+  auto axes = constInts(c.node->input(3));
+  if (!axes) return "Slice axes must be a constant below opset 11";
+  bool negative = std::any_of(axes->begin(), axes->end(), [](int64_t a) { return a < 0; });
+  if (!negative) return "";
+  auto rank = c.rank(c.node->input(0));
+  if (!rank) return "negative Slice axes need the input rank below opset 11";
+  if (c.dry) return "";
+  for (int64_t& a : *axes)
+    if (a < 0) a += *rank;
+  c.node->setInput(3, c.int64s(*axes, c.node->input(3)->name() + "_nonneg"));
+  return "";
+}
+
+std::string gatherDown10(AdaptContext& c) {
+  // Non-constant indices are taken to be non-negative (embedding lookups); constants are checked.
+  if (auto idx = constInts(c.node->input(1)))
+    for (int64_t i : *idx)
+      if (i < 0) return "negative Gather indices do not exist below opset 11";
+  return axesNonNegativeDown10(c);
+}
+
+std::string topkDown10(AdaptContext& c) {
+  if (c.node->intAttr("largest", 1) != 1) return "largest=0 does not exist before opset 11";
+  std::string r = axesNonNegativeDown10(c);
+  if (!r.empty() || c.dry) return r;
+  c.node->removeAttr("largest");
+  c.node->removeAttr("sorted");  // a sorted result is a valid unsorted one
+  return "";
+}
+
+std::string blockAlways(AdaptContext& c) {
+  return c.node->opType() + " changed meaning at opset " + std::to_string(std::max(c.from, c.to)) +
+         " in a way mopt does not rewrite";
+}
+
+std::string convTransposeCheck11(AdaptContext& c) {
+  // Opset 11 flipped how SAME_* auto_pad and output_shape split odd padding.
+  std::string pad = c.node->stringAttr("auto_pad", "NOTSET");
+  if (c.node->attr("output_shape") || pad == "SAME_UPPER" || pad == "SAME_LOWER")
+    return "auto_pad SAME_* / output_shape split odd padding differently before opset 11";
+  return "";
+}
+
+std::string dropoutMaskCheck10(AdaptContext& c) {
+  if (c.node->numOutputs() > 1 && c.node->output(1) &&
+      (c.node->output(1)->hasUses() || c.node->output(1)->isGraphOutput()))
+    return "the mask output changed type at opset 10 and is used";
+  return "";
+}
+
+std::string constantDown11(AdaptContext& c) {
+  if (c.node->attr("sparse_value")) return "sparse_value does not exist before opset 11";
+  return "";
+}
+
+// value_float(s)/value_int(s)/value_string(s) (12) become the equivalent `value` tensor.
+std::string constantDown11From12(AdaptContext& c) {
+  Node* n = c.node;
+  if (n->attr("value") || n->attr("sparse_value")) return "";
+  auto t = constantNodeValue(*n);
+  if (!t) return "a Constant without a value";
+  if (c.dry) return "";
+  for (const char* a :
+       {"value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings"})
+    n->removeAttr(a);
+  n->setAttr(Attribute::makeTensor("value", *t));
+  return "";
+}
+
+std::string reduceAxesDownNoop(AdaptContext& c) {
+  if (c.node->intAttr("noop_with_empty_axes", 0) != 0 && !hasInput(c.node, 1))
+    return "noop_with_empty_axes=1 without axes has no equivalent before its opset";
+  std::string r = inputToIntsAttr(c, "axes", 1);
+  if (!r.empty() || c.dry) return r;
+  c.node->removeAttr("noop_with_empty_axes");
+  return "";
+}
+
+std::string sameShapesDown7(AdaptContext& c) {
+  // Opset 8 added numpy broadcasting between the inputs of Sum/Max/Min/Mean.
+  const Value* first = c.node->input(0);
+  for (const Value* v : c.node->inputs()) {
+    if (!v || !first || !v->type().isTensor() || !v->type().shape() || !first->type().shape())
+      return "inputs of unknown shape may broadcast, which opset 7 does not allow";
+    if (*v->type().shape() != *first->type().shape())
+      return "inputs of different shapes broadcast, which opset 7 does not allow";
+  }
+  return "";
+}
+
+std::string splitUp18(AdaptContext& c) {
+  // Opset 18 requires num_outputs when the split sizes are not given.
+  if (hasInput(c.node, 1) || c.dry) return "";
+  c.node->setAttr(Attribute::makeInt("num_outputs", static_cast<int64_t>(c.node->numOutputs())));
+  return "";
+}
+
+std::string shapeDown14Slice(AdaptContext& c) {
+  Node* n = c.node;
+  if (!n->attr("start") && !n->attr("end")) return "";
+  if (c.dry) return "";
+  int64_t start = n->intAttr("start", 0);
+  int64_t end = n->intAttr("end", INT64_MAX);
+  n->removeAttr("start");
+  n->removeAttr("end");
+  std::string base = n->name().empty() ? "Shape" : n->name();
+  Value* full = n->output(0);
+  Node* slice = c.graph.insertNodeAfter(n, "Slice");
+  slice->setName(c.names.fresh(base + "/slice"));
+  Value* out = slice->addOutput(c.names.fresh(full->name() + "_sliced"));
+  full->replaceAllUsesWith(out);
+  for (size_t k = 0; k < c.graph.outputs().size(); ++k)
+    if (c.graph.outputs()[k] == full) c.graph.setOutput(k, out);
+  slice->addInput(full);
+  slice->addInput(c.int64s({start}, base + "_start"));
+  slice->addInput(c.int64s({end}, base + "_end"));
+  slice->addInput(c.int64s({0}, base + "_axes"));
+  // The sliced value takes over the name consumers knew.
+  std::string name = full->name();
+  full->setName(c.names.fresh(name + "_full"));
+  out->setName(name);
+  out->setType(full->type());
+  return "";
+}
+
+std::string resizeDown12(AdaptContext& c) {
+  // Opset 13 let roi/scales be omitted; before that they must be (possibly empty) tensors.
+  Node* n = c.node;
+  if (c.dry) return "";
+  std::string base = n->name().empty() ? "Resize" : n->name();
+  auto empty = [&](const char* hint) {
+    return c.addConstant(Tensor::fromVector(DType::F32, {0}, std::vector<float>{}), base + hint);
+  };
+  if (n->numInputs() > 2 && !hasInput(n, 1)) n->setInput(1, empty("_roi"));
+  if (n->numInputs() > 3 && !hasInput(n, 2)) n->setInput(2, empty("_scales"));
+  return "";
+}
+
+std::string batchNormUp14(AdaptContext& c) {
+  size_t extra = 0;
+  for (size_t i = 1; i < c.node->numOutputs(); ++i)
+    if (c.node->output(i)) ++extra;
+  if (extra) return "training-mode BatchNormalization outputs changed at opset 14";
+  return "";
+}
+
 // --- the table -----------------------------------------------------------------------------------
 
 std::string reduceAxesUp18(AdaptContext& c) {
   return intsAttrToInput(c, "axes", 1);
 }
-std::string reduceAxesDown17(AdaptContext& c) {
-  return inputToIntsAttr(c, "axes", 1);
+
+bool findIn(const std::vector<OpsetChange>& v, const char* op, int version) {
+  return std::any_of(v.begin(), v.end(), [&](const OpsetChange& c) {
+    return std::string(c.op) == op && c.version == version;
+  });
 }
 
 const std::vector<OpsetChange>& table() {
@@ -678,15 +857,13 @@ const std::vector<OpsetChange>& table() {
         {"ScatterElements", 18, nullptr, reductionNoMinMax},
         {"ScatterND", 18, nullptr, reductionNoMinMax},
         {"Split", 13, splitUp13, splitDown12},
-        {"Split", 18, nullptr, splitDown17},
         {"Squeeze", 13, axesUp, axesDown},
         {"Unsqueeze", 13, axesUp, axesDown},
-        {"ReduceSum", 13, axesUp, axesDown},
+        {"ReduceSum", 13, axesUp, reduceAxesDownNoop},
         {"Softmax", 13, softmaxUp13, softmaxDown12},
         {"LogSoftmax", 13, softmaxUp13, softmaxDown12},
         {"Hardmax", 13, softmaxUp13, softmaxDown12},
         {"Dropout", 12, dropoutUp12, dropoutDown11},
-        {"BatchNormalization", 14, nullptr, batchNormDown13},
         {"Gemm", 11, nullptr, gemmDown10},
         {"GRU", 14, nullptr, layoutDown13},
         {"LSTM", 14, nullptr, layoutDown13},
@@ -695,18 +872,38 @@ const std::vector<OpsetChange>& table() {
         {"ArgMax", 12, nullptr, selectLastDown11},
         {"ArgMin", 12, nullptr, selectLastDown11},
         {"GatherND", 12, nullptr, batchDimsDown11},
-        {"Shape", 15, nullptr, shapeDown14},
         {"RoiAlign", 16, roiAlignUp16, roiAlignDown15},
         {"QuantizeLinear", 13, nullptr, quantAxisDown12},
         {"DequantizeLinear", 13, nullptr, quantAxisDown12},
         {"LayerNormalization", 17, nullptr, layerNormDown16},
+        {"Gather", 11, nullptr, gatherDown10},
+        {"TopK", 11, nullptr, topkDown10},
+        {"Slice", 11, nullptr, sliceAxesDown10},
+        {"ConvTranspose", 11, convTransposeCheck11, convTransposeCheck11},
+        {"Dropout", 10, dropoutMaskCheck10, dropoutMaskCheck10},
+        {"Constant", 11, nullptr, constantDown11},
+        {"Constant", 12, nullptr, constantDown11From12},
+        {"Split", 18, splitUp18, splitDown17},
+        {"Shape", 15, nullptr, shapeDown14Slice},
+        {"Resize", 13, nullptr, resizeDown12},
+        {"BatchNormalization", 14, batchNormUp14, batchNormDown13},
+        {"Scan", 9, blockAlways, blockAlways},
+        {"Loop", 11, nullptr, nullptr},
     };
+    for (const char* op :
+         {"ArgMax",     "ArgMin",     "Compress",  "Concat",     "Flatten",      "Hardmax",
+          "LogSoftmax", "Softmax",    "ReduceL1",  "ReduceL2",   "ReduceLogSum", "ReduceLogSumExp",
+          "ReduceMax",  "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum",    "ReduceSumSquare",
+          "Split",      "Squeeze",    "Unsqueeze", "OneHot"})
+      if (!findIn(v, op, 11)) v.push_back({op, 11, nullptr, axesNonNegativeDown10});
+    for (const char* op : {"Sum", "Max", "Min", "Mean"})
+      v.push_back({op, 8, nullptr, sameShapesDown7});
     for (const char* op :
          {"Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor", "Equal", "Greater", "Less"})
       v.push_back({op, 7, broadcastUp7, nullptr});
     for (const char* op : {"ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
                            "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSumSquare"})
-      v.push_back({op, 18, reduceAxesUp18, reduceAxesDown17});
+      v.push_back({op, 18, reduceAxesUp18, reduceAxesDownNoop});
     return v;
   }();
   return t;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The ONNX backend test suite (Debian libonnx-testdata): every model imports, verifies and
+# exports; round trips are byte-stable; whatever ONNX Runtime gets right on the original it gets
+# bit-identically right on the round trip.
+source "$(dirname "$0")/lib.sh"
+data=${MOPT_ONNX_TESTDATA:-/usr/share/libonnx-testdata/data}
+"$ONNX_SUITE" prepare "$data" "$WORK/suite"
+$ORT_RUN suite "$WORK/suite/manifest.json" -o "$WORK/suite/result.json" >/dev/null
+"$ONNX_SUITE" check "$WORK/suite"
