@@ -611,7 +611,8 @@ std::string layerNormDown16(AdaptContext& c) {
   if (!rank && axis >= 0) return "decomposing LayerNormalization needs the input rank";
   if (n->intAttr("stash_type", 1) != 1) return "stash_type other than float";
   for (size_t i = 1; i < n->numOutputs(); ++i)
-    if (n->output(i) && n->output(i)->hasUses()) return "its mean/inv_std_dev outputs are used";
+    if (n->output(i) && (n->output(i)->hasUses() || n->output(i)->isGraphOutput()))
+      return "its mean/inv_std_dev outputs are used";
   DType dt = n->input(0)->type().isTensor() ? n->input(0)->type().elemType() : DType::F32;
   if (dt == DType::Undefined) dt = DType::F32;
   if (c.dry) return "";
@@ -664,7 +665,7 @@ std::string axesNonNegativeDown10(AdaptContext& c) {
   if (!rank) return "a negative axis needs the input rank below opset 11";
   int64_t r = *rank;
   if (n->is("Unsqueeze") && axes) r += static_cast<int64_t>(axes->ints.size());
-  if (n->is("Flatten")) r += 0;  // Flatten's axis may equal rank; same normalisation
+  if (n->is("OneHot")) r += 1;  // OneHot's axis counts in its output, one rank higher
   if (c.dry) return "";
   if (axis && axis->i < 0) axis->i += r;
   if (axes)
