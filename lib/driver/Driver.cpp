@@ -84,6 +84,7 @@ RunResult runPipeline(const RunRequest& req) {
   if (!req.input.empty()) spec.input = req.input;
   if (!req.output.empty()) spec.output = req.output;
   if (req.external_data) spec.save.external_data = *req.external_data;
+  if (req.fsync) spec.save.fsync = true;
 
   RunResult r;
   r.input = spec.input;

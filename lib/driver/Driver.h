@@ -35,7 +35,7 @@ struct RunRequest {
   std::string spec_path;      // a pipeline file, or
   std::string pipeline_text;  // -p 'dce,...'
   std::string input, output;  // override the file's input/output
-  bool dry_run = false, in_place = false, verify_each = true;
+  bool dry_run = false, in_place = false, verify_each = true, fsync = false;
   std::set<std::string> print_ir_after;
   std::optional<ExternalDataMode> external_data;
   std::ostream* ir_out = nullptr;

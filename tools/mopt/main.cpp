@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
       ->expected(0, 1)
       ->default_str("always");
   convert->add_flag("--in-place", conv.in_place, "allow the output to replace the input");
+  convert->add_flag("--fsync", conv.save.fsync, "flush the output to disk before renaming it");
 
   // run
   RunRequest run;
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   runc->add_option("-i,--input", run.input, "input model (overrides the file's)");
   runc->add_flag("--dry-run", run.dry_run, "print the canonical pipeline and stop");
   runc->add_flag("--in-place", run.in_place, "allow the output to replace the input");
+  runc->add_flag("--fsync", run.fsync, "flush the output to disk before renaming it");
   runc->add_flag("!--no-verify-each", run.verify_each, "skip verification after each pass");
   runc->add_option("--print-ir-after", print_after, "dump the IR after PASS (or 'all')");
   runc->add_option("--external-data", run_external, "auto, always or never")
