@@ -16,6 +16,7 @@ a dynamic batch axis `N` and passes onnx.checker. The fixtures:
                 bert.onnx, bert.traced.pt
   mlp350m       21 MatMul+Add(+Relu) layers of 4096x4096, 352 M parameters, written straight
                 with onnx.helper: mlp350m.onnx + mlp350m.onnx.data (1.4 GB)
+  mlp700m       the same with 42 layers: 705 M parameters, 2.8 GB, past protobuf's 2 GB limit
 """
 import argparse
 import io
@@ -148,14 +149,18 @@ def make_bert(out):
 # --- 352 M-parameter MLP, written without torch ---
 
 MLP_WIDTH = 4096
-MLP_LAYERS = 21
 ALIGN = 65536  # each tensor starts at a multiple of this in the .data file (mmap-friendly)
 
 
-def make_mlp350m(out):
-    """Writes the weights layer by layer into mlp350m.onnx.data, so at most one is in memory."""
+def mlp_fixture(name, layers):
+    """A stack of `layers` 4096x4096 MatMul+Add(+Relu) layers stored as external data."""
+    return lambda out: make_mlp(out, name, layers)
+
+
+def make_mlp(out, name, layers):
+    """Writes the weights layer by layer into NAME.onnx.data, so at most one is in memory."""
     rng = np.random.default_rng(SEED)
-    data = out / "mlp350m.onnx.data"
+    data = out / f"{name}.onnx.data"
     initializers, nodes = [], []
     x = "x"
     with open(data, "wb") as f:
@@ -170,14 +175,14 @@ def make_mlp350m(out):
                 tensor.external_data.add(key=key, value=str(value))
             initializers.append(tensor)
 
-        for i in range(MLP_LAYERS):
+        for i in range(layers):
             # He-style scale: with the ReLUs, activations keep about the input's magnitude.
             w = rng.standard_normal((MLP_WIDTH, MLP_WIDTH), dtype=np.float32)
             w *= np.float32(np.sqrt(2.0 / MLP_WIDTH))
             external(f"layer{i}.weight", w)
             del w
             external(f"layer{i}.bias", 0.01 * rng.standard_normal(MLP_WIDTH, dtype=np.float32))
-            last = i == MLP_LAYERS - 1
+            last = i == layers - 1
             mm, y = f"layer{i}/MatMul", "y" if last else f"layer{i}/Add"
             nodes += [helper.make_node("MatMul", [x, f"layer{i}.weight"], [mm], name=mm),
                       helper.make_node("Add", [mm, f"layer{i}.bias"], [y], name=f"layer{i}/Add")]
@@ -186,13 +191,13 @@ def make_mlp350m(out):
                 nodes.append(helper.make_node("Relu", [y], [x], name=x))
 
     graph = helper.make_graph(
-        nodes, "mlp350m",
+        nodes, name,
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", MLP_WIDTH])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", MLP_WIDTH])],
         initializers)
     model = helper.make_model(graph, producer_name="mopt make_fixtures.py",
                               opset_imports=[helper.make_opsetid("", OPSET)])
-    onnx.save_model(model, str(out / "mlp350m.onnx"))
+    onnx.save_model(model, str(out / f"{name}.onnx"))
 
 
 # name: (files written, function writing them into the output folder)
@@ -203,7 +208,8 @@ FIXTURES = {
     "mobilenet_v2": (["mobilenet_v2.onnx", "mobilenet_v2.traced.pt", "mobilenet_v2.scripted.pt"],
                      vision_fixture("mobilenet_v2")),
     "bert": (["bert.onnx", "bert.traced.pt"], make_bert),
-    "mlp350m": (["mlp350m.onnx", "mlp350m.onnx.data"], make_mlp350m),
+    "mlp350m": (["mlp350m.onnx", "mlp350m.onnx.data"], mlp_fixture("mlp350m", 21)),
+    "mlp700m": (["mlp700m.onnx", "mlp700m.onnx.data"], mlp_fixture("mlp700m", 42)),
 }
 
 

@@ -83,6 +83,7 @@ class Collector {
     it.numel = t.numel();
     it.bytes = t.dtype() == DType::String ? 0 : t.byteSize();
     it.zeros = countZeros(t);
+    if (t.buffer()) t.buffer()->releasePages();
     it.storage = "inline";
     if (t.buffer() && t.buffer()->file() && t.buffer()->file()->path() != model_path_) {
       it.storage = t.buffer()->file()->path();

@@ -101,6 +101,15 @@ std::shared_ptr<const Buffer> Buffer::slice(const std::shared_ptr<const Buffer>&
   return b;
 }
 
+void Buffer::releasePages() const {
+  if (!file_ || size_ == 0) return;
+  uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  uintptr_t begin = reinterpret_cast<uintptr_t>(data_) / page * page;
+  uintptr_t end = reinterpret_cast<uintptr_t>(data_) + size_;
+  // Pages shared with a neighbouring tensor are dropped too: they simply fault back in.
+  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 Buffer::~Buffer() {
   if (mmapped_) {
     ::munmap(owned_, size_);

@@ -60,6 +60,9 @@ class Buffer {
   // Set when the bytes are a window of a file: lets writers copy file-to-file.
   const MappedFile* file() const { return file_.get(); }
   uint64_t fileOffset() const { return offset_; }
+  // For file-backed bytes: tells the kernel this process is done with the pages for now, so a
+  // scan over a huge model does not keep it all resident. Harmless otherwise.
+  void releasePages() const;
 
  private:
   Buffer() = default;
