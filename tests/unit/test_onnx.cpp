@@ -289,3 +289,30 @@ TEST_CASE("nodes out of order are sorted; cycles and undefined inputs are errors
   CHECK_THROWS_WITH(parse(model({{"x", "a"}, {"nope", "c"}})),
                     Catch::Contains("reads 'nope', which no node, input or initializer defines"));
 }
+
+TEST_CASE("sparse initializers, float8 and string tensors round-trip", "[onnx]") {
+  Model m;
+  m.ir_version = 9;
+  m.opset_imports = {{"", 17}};
+  Graph& g = *m.graph;
+  SparseTensor sp;
+  sp.values = Tensor::fromVector(DType::F32, {2}, std::vector<float>{1.5f, -2});
+  sp.values.setName("sp");
+  sp.indices = Tensor::fromVector(DType::I64, {2}, std::vector<int64_t>{1, 5});
+  sp.dims = {2, 3};
+  Value* s = g.addSparseInitializer("sp", sp);
+  g.addInitializer("f8", Tensor::fromBytes(DType::F8E4M3FN, {3}, "\x38\x40\xb8", 3));
+  Value* str = g.addInitializer("names", Tensor::fromStrings({2}, {"a", "bé"}));
+  g.addOutput(s);
+  g.addOutput(str);
+  std::string bytes = serializeOnnx(m);
+  Model back = parse(bytes);
+  REQUIRE(back.graph->sparseInitializers().size() == 1);
+  const SparseTensor& b = *back.graph->sparseInitializers()[0]->sparseInitializer();
+  CHECK(b.values.sameValue(sp.values));
+  CHECK(b.indices.sameValue(sp.indices));
+  CHECK(b.dims == sp.dims);
+  CHECK(elementAsDouble(back.graph->initializers()[0]->initializer(), 1) == 2.0);
+  CHECK(back.graph->initializers()[1]->initializer().strings()[1] == "bé");
+  CHECK(serializeOnnx(back) == bytes);
+}
