@@ -1,0 +1,24 @@
+// The LibTorch plugin's interface. Commands that need no execution (inspect, print, ONNX
+// convert, passes) never load LibTorch, which costs ~0.4 s per process here; the first call that
+// needs it loads libmopt_torch.so from beside the executable.
+#pragma once
+
+#include "exec/Executor.h"
+
+namespace mopt {
+
+class TorchBackend {
+ public:
+  virtual ~TorchBackend() = default;
+  virtual std::unique_ptr<Executor> makeExecutor(const Model& model, ExecOptions opts) const = 0;
+  virtual std::vector<std::string> unsupportedOps(const Model& model) const = 0;
+  virtual std::vector<std::string> supportedOps() const = 0;
+};
+
+// Loads the plugin on first use; throws Error(Internal) naming the file when it is missing.
+const TorchBackend& torchBackend();
+
+}  // namespace mopt
+
+// The plugin's entry point (resolved with dlsym).
+extern "C" const mopt::TorchBackend* mopt_torch_backend();

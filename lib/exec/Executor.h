@@ -1,0 +1,41 @@
+// The reference executor: runs an IR model on CPU with ATen kernels. Plain header (no torch):
+// the implementation lives in the LibTorch plugin (libmopt_torch.so), loaded on first use.
+#pragma once
+
+#include "data/Npy.h"
+#include "ir/Graph.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mopt {
+
+struct ExecOptions {
+  int threads = 1;  // intra-op threads; more is slower on these 2-vCPU machines (BUILD-NOTES)
+  // Names of intermediate values to return besides the graph outputs (for `compare --per-node`
+  // and calibration); "*" keeps every tensor value of the main graph.
+  std::vector<std::string> capture;
+};
+
+// Runs one model many times. Weights are converted to ATen once, zero-copy where possible;
+// every intermediate value is freed after its last use. Creation fails (Error(Input)) when the
+// model uses an operator mopt cannot execute, naming all of them.
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Inputs by graph input name (initializer-backed inputs may be omitted). Returns the graph
+  // outputs in order, then captured values. Errors name the node and op that failed.
+  virtual NamedTensors run(const NamedTensors& inputs) = 0;
+  virtual std::vector<std::string> inputNames() const = 0;  // required inputs (no initializer)
+  virtual std::vector<std::string> outputNames() const = 0;
+};
+
+// `model` must outlive the executor.
+std::unique_ptr<Executor> makeExecutor(const Model& model, ExecOptions opts = {});
+// Operators of `model` (domain-qualified when not default) that have no kernel.
+std::vector<std::string> unsupportedOps(const Model& model);
+// Every op the executor implements ("Conv", "com.microsoft.MatMulNBits", ...).
+std::vector<std::string> supportedOps();
+
+}  // namespace mopt
