@@ -1,9 +1,11 @@
 // Builds the pass registry from passes/Passes.def.
 #include "passes/Registry.h"
 
+#include "passes/analysis/InferShapes.h"
 #include "passes/cleanup/DeadCodeElimination.h"
 #include "passes/cleanup/EliminateIdentity.h"
 #include "passes/cleanup/FoldBatchNorm.h"
+#include "passes/cleanup/FoldConstants.h"
 #include "passes/convert/ConvertOpset.h"
 
 namespace mopt {

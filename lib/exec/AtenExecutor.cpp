@@ -575,6 +575,39 @@ class AtenBackend : public TorchBackend {
   std::vector<std::string> unsupportedOps(const Model& model) const override {
     return missingKernels(model);
   }
+  std::vector<Tensor> evaluateNode(
+      const Node& node, int64_t opset,
+      const std::vector<std::optional<Tensor>>& inputs) const override {
+    KernelFn fn = findKernel(node.domain(), node.opType());
+    if (!fn) failInput("no kernel for {}", node.opType());
+    std::vector<RtValue> values;
+    values.reserve(inputs.size());
+    for (const auto& t : inputs)
+      values.push_back(t ? toRuntime(*t) : RtValue());
+    std::vector<const RtValue*> ins;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      ins.push_back(inputs[i] ? &values[i] : nullptr);
+    std::vector<RtValue> outs(node.numOutputs());
+    SubgraphRunner none = [&node](const Graph&,
+                                  const std::vector<RtValue>&) -> std::vector<RtValue> {
+      failInput("{} has a subgraph; it cannot be evaluated on its own", node.describe());
+    };
+    KernelContext ctx(node, opset, std::move(ins), outs, none);
+    at::NoGradGuard no_grad;
+    try {
+      fn(ctx);
+    } catch (const c10::Error& e) {
+      failInput("{}: {}", node.describe(), e.what_without_backtrace());
+    }
+    std::vector<Tensor> result;
+    for (size_t i = 0; i < outs.size(); ++i)
+      result.push_back(node.output(i) && outs[i].kind != RtValue::Kind::None ? fromRuntime(outs[i])
+                                                                             : Tensor());
+    return result;
+  }
+  bool canEvaluate(const Node& node) const override {
+    return findKernel(node.domain(), node.opType()) != nullptr;
+  }
   std::vector<std::string> supportedOps() const override {
     std::vector<std::string> out;
     for (const auto& [key, fn] : kernelTable())

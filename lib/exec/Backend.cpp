@@ -67,4 +67,13 @@ std::vector<std::string> supportedOps() {
   return torchBackend().supportedOps();
 }
 
+std::vector<Tensor> evaluateNode(const Node& node, int64_t opset,
+                                 const std::vector<std::optional<Tensor>>& inputs) {
+  return torchBackend().evaluateNode(node, opset, inputs);
+}
+
+bool canEvaluate(const Node& node) {
+  return torchBackend().canEvaluate(node);
+}
+
 }  // namespace mopt

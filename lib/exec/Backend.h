@@ -13,6 +13,9 @@ class TorchBackend {
   virtual std::unique_ptr<Executor> makeExecutor(const Model& model, ExecOptions opts) const = 0;
   virtual std::vector<std::string> unsupportedOps(const Model& model) const = 0;
   virtual std::vector<std::string> supportedOps() const = 0;
+  virtual std::vector<Tensor> evaluateNode(
+      const Node& node, int64_t opset, const std::vector<std::optional<Tensor>>& inputs) const = 0;
+  virtual bool canEvaluate(const Node& node) const = 0;
 };
 
 // Loads the plugin on first use; throws Error(Internal) naming the file when it is missing.

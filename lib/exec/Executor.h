@@ -6,6 +6,7 @@
 #include "ir/Graph.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,13 @@ class Executor {
 
 // `model` must outlive the executor.
 std::unique_ptr<Executor> makeExecutor(const Model& model, ExecOptions opts = {});
+// Evaluates one node on constant inputs (absent optional inputs as nullopt), as the executor
+// would; `opset` is the version of the node's domain. Nodes with subgraphs are not supported.
+std::vector<Tensor> evaluateNode(const Node& node, int64_t opset,
+                                 const std::vector<std::optional<Tensor>>& inputs);
+// True when the executor has a kernel for the node's op.
+bool canEvaluate(const Node& node);
+
 // Operators of `model` (domain-qualified when not default) that have no kernel.
 std::vector<std::string> unsupportedOps(const Model& model);
 // Every op the executor implements ("Conv", "com.microsoft.MatMulNBits", ...).

@@ -194,6 +194,25 @@ Tensor fromDoubles(DType dtype, std::vector<int64_t> dims, const std::vector<dou
   return Tensor(dtype, std::move(dims), std::move(buf));
 }
 
+Tensor sliceRows(const Tensor& t, int64_t begin, int64_t end) {
+  if (t.dims().empty() || begin < 0 || end < begin || end > t.dims()[0])
+    fail(ErrorKind::Internal, "sliceRows [{}, {}) out of range", begin, end);
+  std::vector<int64_t> dims = t.dims();
+  int64_t row = dims[0] ? t.numel() / dims[0] : 0;
+  dims[0] = end - begin;
+  if (t.dtype() == DType::String) {
+    const auto& s = t.strings();
+    return Tensor::fromStrings(
+        dims, std::vector<std::string>(s.begin() + begin * row, s.begin() + end * row));
+  }
+  if (dtypeBits(t.dtype()) < 8)
+    fail(ErrorKind::Internal, "sliceRows on a packed {} tensor", dtypeName(t.dtype()));
+  uint64_t bytes = static_cast<uint64_t>(dtypeBits(t.dtype()) / 8) * static_cast<uint64_t>(row);
+  return Tensor(t.dtype(), dims,
+                Buffer::slice(t.buffer(), static_cast<uint64_t>(begin) * bytes,
+                              static_cast<uint64_t>(end - begin) * bytes));
+}
+
 int64_t countZeros(const Tensor& t) {
   if (!isNumeric(t.dtype())) return 0;
   int64_t zeros = 0;

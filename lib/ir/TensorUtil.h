@@ -17,6 +17,9 @@ std::vector<double> toDoubles(const Tensor& t);
 // Converts `values` to `dtype` (rounding to nearest even for floats, saturating for ints).
 Tensor fromDoubles(DType dtype, std::vector<int64_t> dims, const std::vector<double>& values);
 
+// Rows [begin, end) along axis 0, sharing the bytes (strings are copied). Not for int4.
+Tensor sliceRows(const Tensor& t, int64_t begin, int64_t end);
+
 // Number of elements equal to zero (negative zero counts); 0 for non-numeric tensors.
 int64_t countZeros(const Tensor& t);
 

@@ -1,6 +1,8 @@
 // The mopt command line: parses flags into a request and makes one library call per command.
 #include "driver/Driver.h"
+#include "driver/Evaluate.h"
 #include "driver/Inspect.h"
+#include "exec/Executor.h"
 #include "ir/Error.h"
 #include "ir/Printer.h"
 #include "passes/Registry.h"
@@ -71,6 +73,56 @@ int main(int argc, char** argv) {
       ->expected(0, 1)
       ->default_str("always");
 
+  // exec
+  std::string exec_model, exec_inputs, exec_out, exec_map;
+  int exec_threads = 1;
+  auto* execc =
+      app.add_subcommand("exec", "Run a model on named inputs (.npz) and write its outputs");
+  execc->add_option("model", exec_model, "model")->required();
+  execc->add_option("--inputs", exec_inputs, ".npz with one array per graph input")->required();
+  execc->add_option("-o,--output", exec_out, ".npz to write the outputs to")->required();
+  execc->add_option("--map", exec_map, "INPUT=ARRAY,...: feed an array under another name");
+  execc->add_option("--threads", exec_threads, "intra-op threads (default 1)");
+
+  // compare
+  std::string cmp_a, cmp_b, cmp_inputs, cmp_map;
+  std::vector<std::string> cmp_shapes;
+  int64_t cmp_random = 0;
+  uint64_t cmp_seed = 0;
+  bool cmp_json = false, cmp_per_node = false;
+  double cmp_threshold = 1e-3;
+  int cmp_threads = 1;
+  auto* cmpc =
+      app.add_subcommand("compare", "Run two models on the same inputs and compare outputs");
+  cmpc->add_option("a", cmp_a, "reference model")->required();
+  cmpc->add_option("b", cmp_b, "model to check")->required();
+  cmpc->add_option("--inputs", cmp_inputs, ".npz with one array per graph input");
+  cmpc->add_option("--random", cmp_random, "random inputs; symbolic dims set to N");
+  cmpc->add_option("--seed", cmp_seed, "seed for --random (default 0)");
+  cmpc->add_option("--input-shape", cmp_shapes, "NAME=d0,d1,... shapes for random inputs");
+  cmpc->add_option("--map", cmp_map, "INPUT=ARRAY,...: feed an array under another name");
+  cmpc->add_flag("--per-node", cmp_per_node,
+                 "find the first intermediate value where they diverge");
+  cmpc->add_option("--threshold", cmp_threshold, "relative error that counts as divergence (1e-3)");
+  cmpc->add_flag("--json", cmp_json, "machine-readable output");
+  cmpc->add_option("--threads", cmp_threads, "intra-op threads (default 1)");
+
+  // eval
+  std::string eval_model, eval_data, eval_map;
+  EvalOptions eval_opts;
+  bool eval_json = false;
+  auto* evalc =
+      app.add_subcommand("eval", "Accuracy, latency and throughput of a model on a data set");
+  evalc->add_option("model", eval_model, "model")->required();
+  evalc->add_option("--data", eval_data, ".npz with inputs (and labels), samples along axis 0")
+      ->required();
+  evalc->add_option("--labels", eval_opts.labels, "array holding integer class labels");
+  evalc->add_option("--map", eval_map, "INPUT=ARRAY,...: feed an array under another name");
+  evalc->add_option("--batch", eval_opts.batch, "batch size for the accuracy pass (32)");
+  evalc->add_option("--runs", eval_opts.latency_runs, "timed batch-1 runs (50)");
+  evalc->add_option("--threads", eval_opts.threads, "intra-op threads (default 1)");
+  evalc->add_flag("--json", eval_json, "machine-readable output");
+
   // passes
   bool passes_json = false, passes_md = false;
   auto* passes = app.add_subcommand("passes", "List the passes and their options");
@@ -129,6 +181,44 @@ int main(int argc, char** argv) {
                 ? ""
                 : fmt::format(", {} bytes in {}", r.saved.external_bytes, r.saved.data_file));
       }
+    } else if (*execc) {
+      Model m = loadModel(exec_model);
+      FeedOptions fo;
+      fo.npz = exec_inputs;
+      fo.map = parseMap(exec_map);
+      ExecOptions eo;
+      eo.threads = exec_threads;
+      NamedTensors out = makeExecutor(m, eo)->run(makeFeeds(m, fo));
+      saveNpz(exec_out, out);
+      for (const auto& [name, t] : out)
+        std::cerr << fmt::format("{}: {}{}\n", name, dtypeName(t.dtype()),
+                                 shapeToString(shapeOf(t.dims())));
+    } else if (*cmpc) {
+      Model a = loadModel(cmp_a), b = loadModel(cmp_b);
+      FeedOptions fo;
+      fo.npz = cmp_inputs;
+      fo.map = parseMap(cmp_map);
+      fo.random_batch = cmp_random;
+      fo.seed = cmp_seed;
+      for (const auto& s : cmp_shapes)
+        fo.shapes.push_back(parseInputSpec(s));
+      if (cmp_inputs.empty() && cmp_random <= 0) fo.random_batch = 1;
+      CompareResult r =
+          compareModels(a, b, makeFeeds(a, fo), cmp_per_node, cmp_threshold, cmp_threads);
+      std::cout << (cmp_json ? compareJson(r) + "\n" : compareText(r));
+    } else if (*evalc) {
+      Model m = loadModel(eval_model);
+      NamedTensors data = loadNpz(eval_data);
+      for (const auto& [input, array] : parseMap(eval_map)) {
+        bool found = false;
+        for (const auto& [name, t] : data)
+          found = found || name == array;
+        if (!found) failInput("{}: no array '{}' for --map {}={}", eval_data, array, input, array);
+        for (size_t i = 0; i < data.size(); ++i)
+          if (data[i].first == array) data.emplace_back(input, data[i].second);
+      }
+      EvalResult r = evaluateModel(m, data, eval_opts);
+      std::cout << (eval_json ? evalJson(r) + "\n" : evalText(r));
     } else if (*passes) {
       const auto& reg = passRegistry();
       std::cout << (passes_json ? passesJson(reg) + "\n"

@@ -54,6 +54,16 @@ std::string serializeOnnx(const Model& m);
 // A bare TensorProto file (the ONNX test suite's input_N.pb / output_N.pb).
 Tensor loadTensorProto(const std::string& path);
 
+// Runs ONNX's shape inference (with data propagation) and fills in value types the model does
+// not state; symbolic dims the model has are kept. Values without a result stay as they were.
+struct ShapeInferenceResult {
+  int64_t updated = 0;  // values whose type got more specific
+  int64_t values = 0;   // node outputs in the model, subgraphs included
+  int64_t typed = 0;    // of those, how many now have a type (and a shape, for tensors)
+  std::vector<std::string> notes;
+};
+ShapeInferenceResult inferShapesOnnx(Model& m);
+
 // Operator signatures from the ONNX schema registry linked into mopt (onnx 1.12: opsets <= 17).
 const OpSchemaOracle& onnxSchemas();
 // Highest opset version the registry knows for `domain` (0 if none).
