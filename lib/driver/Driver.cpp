@@ -1,6 +1,8 @@
 // Subcommand implementations: load, run passes, save; nothing here parses flags.
 #include "driver/Driver.h"
 
+#include "data/Npy.h"
+
 #include "ir/Error.h"
 #include "passes/Registry.h"
 #include "support/File.h"
@@ -29,15 +31,52 @@ ModelFormat detectFormat(const std::string& path) {
   return ModelFormat::Onnx;
 }
 
-Model loadModel(const std::string& path) {
+ModelFormat outputFormat(const std::string& path, const std::string& to) {
+  if (to == "onnx") return ModelFormat::Onnx;
+  if (to == "torchscript" || to == "ts") return ModelFormat::TorchScript;
+  if (!to.empty()) fail(ErrorKind::Usage, "--to must be onnx or torchscript, not '{}'", to);
+  auto ends = [&path](const char* ext) {
+    std::string e(ext);
+    return path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0;
+  };
+  if (ends(".pt") || ends(".pth") || ends(".ts") || ends(".torchscript")) return ModelFormat::TorchScript;
+  return ModelFormat::Onnx;
+}
+
+Model loadModel(const std::string& path, const LoadOptions& opts) {
   switch (detectFormat(path)) {
-    case ModelFormat::TorchScript:
-      failInput("{}: is a TorchScript archive; this build of mopt reads ONNX models only", path);
+    case ModelFormat::TorchScript: {
+      TorchScriptImportOptions ts = opts.torchscript;
+      if (ts.inputs.empty() && !opts.sample_npz.empty()) {
+        // Names, dtypes and shapes from a sample; the batch dim becomes symbolic.
+        for (const auto& [name, t] : loadNpz(opts.sample_npz)) {
+          InputSpec spec;
+          spec.name = name;
+          spec.dtype = t.dtype();
+          for (size_t i = 0; i < t.dims().size(); ++i)
+            spec.dims.push_back(i == 0 ? std::string("N") : std::to_string(t.dims()[i]));
+          ts.inputs.push_back(spec);
+        }
+      }
+      if (ts.inputs.empty())
+        failInput("{}: a TorchScript file does not record its input shapes; give them with "
+                  "--input-shape NAME=d0,d1,... (symbols allowed, e.g. N) or a sample with --inputs",
+                  path);
+      return loadTorchScript(path, ts);
+    }
     case ModelFormat::Onnx:
     case ModelFormat::Unknown:
       break;
   }
   return loadOnnx(path);
+}
+
+OnnxSaveResult saveModel(const Model& m, const std::string& path, const SaveOptions& opts) {
+  if (outputFormat(path, opts.to) == ModelFormat::TorchScript) {
+    saveTorchScript(m, path, opts.torchscript);
+    return {};
+  }
+  return saveOnnx(m, path, opts.onnx);
 }
 
 void checkOutputPath(const std::string& input, const std::string& output, bool in_place) {
@@ -52,7 +91,7 @@ ConvertResult convertModel(const ConvertRequest& req) {
   checkOutputPath(req.input, req.output, req.in_place);
   ConvertResult r;
   auto t0 = std::chrono::steady_clock::now();
-  Model m = loadModel(req.input);
+  Model m = loadModel(req.input, req.load);
   if (req.opset) {
     Pipeline p;
     p.passes.push_back(
@@ -64,7 +103,7 @@ ConvertResult convertModel(const ConvertRequest& req) {
   }
   r.load_seconds = secondsSince(t0);
   t0 = std::chrono::steady_clock::now();
-  r.saved = saveOnnx(m, req.output, req.save);
+  r.saved = saveModel(m, req.output, req.save);
   r.save_seconds = secondsSince(t0);
   return r;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "driver/PipelineSpec.h"
+#include "frontend/torchscript/TorchScript.h"
 #include "pass/PassManager.h"
 
 #include <optional>
@@ -14,7 +15,22 @@ namespace mopt {
 enum class ModelFormat { Onnx, TorchScript, Unknown };
 // Decided by content, not by extension: TorchScript files are zip archives.
 ModelFormat detectFormat(const std::string& path);
-Model loadModel(const std::string& path);
+// The format to write: `to` ("onnx", "torchscript") or else the extension (.onnx; .pt, .pth, .ts).
+ModelFormat outputFormat(const std::string& path, const std::string& to);
+
+struct LoadOptions {
+  TorchScriptImportOptions torchscript;  // input shapes etc. for TorchScript files
+  std::string sample_npz;  // alternatively: TorchScript input names/dtypes/shapes from a sample
+};
+Model loadModel(const std::string& path, const LoadOptions& opts = {});
+
+struct SaveOptions {
+  std::string to;  // "onnx" | "torchscript" | "" (from the extension)
+  OnnxSaveOptions onnx;
+  TorchScriptExportOptions torchscript;
+};
+// Writes ONNX or TorchScript; returns the ONNX save result (empty for TorchScript).
+OnnxSaveResult saveModel(const Model& m, const std::string& path, const SaveOptions& opts);
 
 // Refuses to write over the input (or its external data) unless `in_place`.
 void checkOutputPath(const std::string& input, const std::string& output, bool in_place);
@@ -22,7 +38,8 @@ void checkOutputPath(const std::string& input, const std::string& output, bool i
 struct ConvertRequest {
   std::string input, output;
   std::optional<int64_t> opset;
-  OnnxSaveOptions save;
+  SaveOptions save;
+  LoadOptions load;
   bool in_place = false;
 };
 struct ConvertResult {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "data/Npy.h"
+#include "frontend/torchscript/TorchScript.h"
 #include "ir/Graph.h"
 
 #include <map>
@@ -12,14 +13,6 @@
 
 namespace mopt {
 
-// Input names, dtypes and shapes given on the command line: `name=1,3,224,224`, `N,3,224,224`
-// (a symbolic dim), `name:i64=1,128`. Used for TorchScript inputs and for random inputs.
-struct InputSpec {
-  std::string name;
-  DType dtype = DType::F32;
-  std::vector<std::string> dims;  // numbers or symbols
-};
-InputSpec parseInputSpec(const std::string& text);  // throws Error(Usage)
 
 // Feeds for a model: arrays from an .npz (renamed with `map` NAME=KEY), or random values.
 struct FeedOptions {

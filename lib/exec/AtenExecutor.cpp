@@ -4,6 +4,7 @@
 #include "exec/Backend.h"
 
 #include "exec/Runtime.h"
+#include "frontend/torchscript/TorchScriptImpl.h"
 #include "ir/TensorUtil.h"
 #include "passes/common/Constants.h"
 
@@ -604,6 +605,13 @@ class AtenBackend : public TorchBackend {
       result.push_back(node.output(i) && outs[i].kind != RtValue::Kind::None ? fromRuntime(outs[i])
                                                                              : Tensor());
     return result;
+  }
+  Model loadTorchScript(const std::string& path, const TorchScriptImportOptions& opts) const override {
+    return importTorchScript(path, opts);
+  }
+  void saveTorchScript(const Model& model, const std::string& path,
+                       const TorchScriptExportOptions& opts) const override {
+    exportTorchScript(model, path, opts);
   }
   bool canEvaluate(const Node& node) const override {
     return findKernel(node.domain(), node.opType()) != nullptr;

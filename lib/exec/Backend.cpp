@@ -76,4 +76,12 @@ bool canEvaluate(const Node& node) {
   return torchBackend().canEvaluate(node);
 }
 
+Model loadTorchScript(const std::string& path, const TorchScriptImportOptions& opts) {
+  return torchBackend().loadTorchScript(path, opts);
+}
+
+void saveTorchScript(const Model& model, const std::string& path, const TorchScriptExportOptions& opts) {
+  torchBackend().saveTorchScript(model, path, opts);
+}
+
 }  // namespace mopt

@@ -53,7 +53,13 @@ int main(int argc, char** argv) {
       ->expected(0, 1)
       ->default_str("always");
   convert->add_flag("--in-place", conv.in_place, "allow the output to replace the input");
-  convert->add_flag("--fsync", conv.save.fsync, "flush the output to disk before renaming it");
+  convert->add_flag("--fsync", conv.save.onnx.fsync, "flush the output to disk before renaming it");
+  std::vector<std::string> conv_shapes;
+  convert->add_option("--to", conv.save.to, "onnx or torchscript (default: from the extension)");
+  convert->add_option("--input-shape", conv_shapes, "TorchScript inputs: NAME[:dtype]=d0,d1,... (N for symbolic)");
+  convert->add_option("--inputs", conv.load.sample_npz, "TorchScript inputs from a sample .npz");
+  convert->add_flag("--keep-batchnorm", conv.load.torchscript.keep_batchnorm,
+                    "TorchScript: keep BatchNormalization instead of folding it while freezing");
 
   // run
   RunRequest run;
@@ -148,8 +154,9 @@ int main(int argc, char** argv) {
     } else if (*convert) {
       if (convert->count("--opset")) conv.opset = conv_opset;
       if (convert->count("--external-data"))
-        conv.save.external_data =
+        conv.save.onnx.external_data =
             *externalDataFlag(conv_external.empty() ? "always" : conv_external);
+      for (const auto& s : conv_shapes) conv.load.torchscript.inputs.push_back(parseInputSpec(s));
       ConvertResult r = convertModel(conv);
       std::cerr << fmt::format(
           "wrote {} ({} bytes{}) in {:.2f}s load + {:.2f}s save\n", conv.output,
