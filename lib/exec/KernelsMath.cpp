@@ -89,14 +89,16 @@ at::Scalar scalarInput(const KernelContext& ctx, size_t i) {
   return t.item();
 }
 
-DType outputDatatype(const KernelContext& ctx, int64_t fallback) {
-  auto dt = dtypeFromOnnx(static_cast<int32_t>(ctx.attrInt("output_datatype", fallback)));
+// The output_datatype attribute of the generator ops (default float).
+DType outputDatatype(const KernelContext& ctx) {
+  int64_t code = ctx.attrInt("output_datatype", 1);
+  auto dt = dtypeFromOnnx(static_cast<int32_t>(code));
   if (!dt || !atenCanHold(*dt) || !isNumeric(*dt))
-    ctx.fail("output_datatype {} is not supported", ctx.attrInt("output_datatype", fallback));
+    ctx.fail("output_datatype {} is not supported", code);
   return *dt;
 }
 
-// --- elementwise arithmetic ------------------------------------------------------------------------
+// --- elementwise arithmetic ----------------------------------------------------------------------
 
 // Binary ops with ONNX (numpy) broadcasting; the output keeps the inputs' ONNX dtype.
 template <at::Tensor (*F)(const at::Tensor&, const at::Tensor&)>
@@ -169,7 +171,7 @@ void opMean(KernelContext& ctx) {
   emit(ctx, 0, at::div(sum, static_cast<int64_t>(ctx.numInputs())), ctx.inputType(0));
 }
 
-// --- elementwise unary ops and activations ---------------------------------------------------------
+// --- elementwise unary ops and activations -------------------------------------------------------
 
 template <at::Tensor (*F)(const at::Tensor&)>
 void unary(KernelContext& ctx) {
@@ -299,7 +301,7 @@ void opIsNaN(KernelContext& ctx) {
   ctx.setOutput(0, at::isnan(ctx.input(0)), DType::Bool);
 }
 
-// --- comparisons and logic -------------------------------------------------------------------------
+// --- comparisons and logic -----------------------------------------------------------------------
 
 template <at::Tensor (*F)(const at::Tensor&, const at::Tensor&)>
 void predicate(KernelContext& ctx) {
@@ -363,8 +365,8 @@ void opBitShift(KernelContext& ctx) {
     y = at::bitwise_left_shift(x, s);
   } else if (dir == "RIGHT") {
     if (dt == DType::U64) {
-      at::Tensor half = at::bitwise_and(at::bitwise_right_shift(x, 1),
-                                        std::numeric_limits<int64_t>::max());
+      at::Tensor half =
+          at::bitwise_and(at::bitwise_right_shift(x, 1), std::numeric_limits<int64_t>::max());
       y = at::where(at::eq(s, 0), x, at::bitwise_right_shift(half, at::clamp_min(s - 1, 0)));
     } else {
       y = at::bitwise_right_shift(x, s);
@@ -376,7 +378,7 @@ void opBitShift(KernelContext& ctx) {
   emit(ctx, 0, y, dt);
 }
 
-// --- softmax family --------------------------------------------------------------------------------
+// --- softmax family ------------------------------------------------------------------------------
 
 at::Tensor hardmax(const at::Tensor& x, int64_t dim) {
   return at::zeros_like(x).scatter_(dim, at::argmax(x, dim, true), 1);
@@ -398,8 +400,7 @@ void softmaxOp(KernelContext& ctx) {
   if (ctx.opset() >= 13) {
     y = F(x, normalizeAxis(ctx, ctx.attrInt("axis", -1), r));
   } else {
-    int64_t axis = ctx.attrInt("axis", 1);
-    axis = axis == r ? r : normalizeAxis(ctx, axis, r);
+    int64_t axis = normalizeAxis(ctx, ctx.attrInt("axis", 1), r);
     int64_t rows = 1;
     for (int64_t i = 0; i < axis; ++i)
       rows *= x.size(i);
@@ -409,7 +410,7 @@ void softmaxOp(KernelContext& ctx) {
   emit(ctx, 0, y, ctx.inputType(0));
 }
 
-// --- reductions ------------------------------------------------------------------------------------
+// --- reductions ----------------------------------------------------------------------------------
 
 enum class Red { Sum, SumSquare, Mean, Max, Min, Prod, L1, L2, LogSum, LogSumExp };
 
@@ -499,8 +500,7 @@ at::Tensor reduce(Red op, const at::Tensor& x, const std::vector<int64_t>& dims,
       return y;
     }
     case Red::L1:
-      return fp ? at::linalg_vector_norm(x, 1, dims, keep)
-                : at::sum(at::abs(x), dims, keep, st);
+      return fp ? at::linalg_vector_norm(x, 1, dims, keep) : at::sum(at::abs(x), dims, keep, st);
     case Red::L2:
       return fp ? at::linalg_vector_norm(x, 2, dims, keep)
                 : at::sum(at::mul(x, x), dims, keep, at::kLong).to(at::kDouble).sqrt_();
@@ -528,10 +528,10 @@ void reduceOp(KernelContext& ctx) {
       else if (keep)
         shape.push_back(1);
     }
-    at::Tensor y = at::full(shape, reduceIdentity(Op, dt),
-                            at::isFloatingType(x.scalar_type()) ? x.options()
-                                                                 : x.options().dtype(at::kDouble));
-    return emit(ctx, 0, y, dt);
+    at::Scalar v = reduceIdentity(Op, dt);
+    bool as_double = v.isFloatingPoint() && !at::isFloatingType(x.scalar_type());
+    return emit(ctx, 0,
+                at::full(shape, v, as_double ? x.options().dtype(at::kDouble) : x.options()), dt);
   }
   emit(ctx, 0, reduce(Op, x, dims, keep), dt);
 }
@@ -572,7 +572,8 @@ void opCumSum(KernelContext& ctx) {
 
 void opMeanVarianceNormalization(KernelContext& ctx) {
   at::Tensor x = widen(ctx.input(0));
-  std::vector<int64_t> axes = ctx.hasAttr("axes") ? ctx.attrInts("axes") : std::vector<int64_t>{0, 2, 3};
+  std::vector<int64_t> axes =
+      ctx.hasAttr("axes") ? ctx.attrInts("axes") : std::vector<int64_t>{0, 2, 3};
   for (int64_t& a : axes)
     a = normalizeAxis(ctx, a, x.dim());
   auto [var, mean] = at::var_mean(x, axes, /*unbiased=*/false, /*keepdim=*/true);
@@ -580,7 +581,7 @@ void opMeanVarianceNormalization(KernelContext& ctx) {
   emit(ctx, 0, at::sub(x, mean).div_(var.sqrt_().add_(1e-9)), ctx.inputType(0));
 }
 
-// --- matrix products -------------------------------------------------------------------------------
+// --- matrix products -----------------------------------------------------------------------------
 
 void opMatMul(KernelContext& ctx) {
   const at::Tensor& a = ctx.input(0);
@@ -627,7 +628,7 @@ void opDet(KernelContext& ctx) {
   emit(ctx, 0, at::linalg_det(widen(ctx.input(0))), ctx.inputType(0));
 }
 
-// --- losses ----------------------------------------------------------------------------------------
+// --- losses --------------------------------------------------------------------------------------
 
 int64_t reductionMode(const KernelContext& ctx) {
   std::string r = ctx.attrString("reduction", "mean");
@@ -661,7 +662,7 @@ void opSoftmaxCrossEntropyLoss(KernelContext& ctx) {
   if (ctx.wantsOutput(1)) emit(ctx, 1, log_prob, ctx.inputType(0));
 }
 
-// --- signal processing -----------------------------------------------------------------------------
+// --- signal processing ---------------------------------------------------------------------------
 
 // Signals carry a trailing dimension of 1 (real) or 2 (real, imaginary); this gives the real or
 // complex ATen tensor without it.
@@ -676,7 +677,10 @@ at::Tensor signalOf(const KernelContext& ctx, const at::Tensor& x) {
 void opDFT(KernelContext& ctx) {
   at::Tensor x = widen(ctx.input(0));
   int64_t r = x.dim();
-  int64_t axis = ctx.attrInt("axis", 1);
+  // The axis is an attribute (default 1) before opset 20, an optional input (default -2) from it.
+  int64_t axis = ctx.opset() < 20  ? ctx.attrInt("axis", 1)
+                 : ctx.hasInput(2) ? ctx.inputInts(2).at(0)
+                                   : -2;
   int64_t a = axis < 0 ? axis + r : axis;
   if (a < 0 || a > r - 2) ctx.fail("axis {} is out of range for a signal of rank {}", axis, r);
   bool inverse = ctx.attrInt("inverse", 0), onesided = ctx.attrInt("onesided", 0);
@@ -733,21 +737,19 @@ int64_t windowSize(const KernelContext& ctx) {
 // ATen's windows follow the same generalized cosine definitions; they are computed in double.
 void opHannWindow(KernelContext& ctx) {
   bool periodic = ctx.attrInt("periodic", 1);
-  emit(ctx, 0, at::hann_window(windowSize(ctx), periodic, at::kDouble), outputDatatype(ctx, 1));
+  emit(ctx, 0, at::hann_window(windowSize(ctx), periodic, at::kDouble), outputDatatype(ctx));
 }
 
 void opHammingWindow(KernelContext& ctx) {
   // ONNX uses the "optimal" Hamming coefficients 25/46 and 21/46, not 0.54 and 0.46.
   bool periodic = ctx.attrInt("periodic", 1);
-  emit(ctx, 0,
-       at::hamming_window(windowSize(ctx), periodic, 25.0 / 46.0, 21.0 / 46.0, at::kDouble),
-       outputDatatype(ctx, 1));
+  emit(ctx, 0, at::hamming_window(windowSize(ctx), periodic, 25.0 / 46.0, 21.0 / 46.0, at::kDouble),
+       outputDatatype(ctx));
 }
 
 void opBlackmanWindow(KernelContext& ctx) {
   bool periodic = ctx.attrInt("periodic", 1);
-  emit(ctx, 0, at::blackman_window(windowSize(ctx), periodic, at::kDouble),
-       outputDatatype(ctx, 1));
+  emit(ctx, 0, at::blackman_window(windowSize(ctx), periodic, at::kDouble), outputDatatype(ctx));
 }
 
 // Triangular filters between mel-spaced points, as the ONNX reference builds them: the range of
@@ -768,8 +770,11 @@ void opMelWeightMatrix(KernelContext& ctx) {
     points[static_cast<size_t>(i)] =
         static_cast<int64_t>(std::floor(static_cast<double>(dft_length + 1) * hz / sample_rate));
   }
-  if (points.front() < 0 || points.back() >= bins)
-    ctx.fail("the mel range [{}, {}] Hz does not fit in {} DFT bins", lower, upper, bins);
+  // Filter i writes rows points[i] .. points[i + 2] - 1 (and points[i + 1]).
+  bool fits = std::all_of(points.begin(), points.end() - 1,
+                          [bins](int64_t p) { return p >= 0 && p < bins; }) &&
+              points.back() >= 0 && points.back() <= bins;
+  if (!fits) ctx.fail("the mel range [{}, {}] Hz does not fit in {} DFT bins", lower, upper, bins);
   at::Tensor out = at::zeros({bins, mels}, at::kDouble);
   auto w = out.accessor<double, 2>();
   for (int64_t i = 0; i < mels; ++i) {
@@ -783,7 +788,7 @@ void opMelWeightMatrix(KernelContext& ctx) {
     for (int64_t j = center; j < right; ++j)
       w[j][i] = static_cast<double>(right - j) / static_cast<double>(right - center);
   }
-  emit(ctx, 0, out, outputDatatype(ctx, 1));
+  emit(ctx, 0, out, outputDatatype(ctx));
 }
 
 }  // namespace

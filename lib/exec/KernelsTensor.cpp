@@ -5,13 +5,22 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
+#include <string>
+#include <vector>
 
 namespace mopt::exec {
 
 namespace {
 
 // --- helpers -------------------------------------------------------------------------------------
+
+// "[2, 3]", for messages.
+std::string listStr(at::IntArrayRef v) {
+  return c10::str(v);
+}
 
 int64_t product(at::IntArrayRef dims) {
   int64_t n = 1;
@@ -77,6 +86,13 @@ std::optional<std::vector<int64_t>> intsArg(const KernelContext& ctx, std::strin
   return ctx.attrInts(attr);
 }
 
+// A one-value integer input, such as TopK's k.
+int64_t inputInt(const KernelContext& ctx, size_t i) {
+  std::vector<int64_t> v = ctx.inputInts(i);
+  if (v.size() != 1) ctx.fail("input {} must hold one value, it has {}", i, v.size());
+  return v[0];
+}
+
 // Indices into an axis of size n, negative ones counted from the end. Out-of-range indices fail
 // here with a readable message rather than deep inside ATen.
 at::Tensor axisIndices(const KernelContext& ctx, const at::Tensor& idx, int64_t n) {
@@ -100,7 +116,7 @@ at::Tensor tupleOffsets(const KernelContext& ctx, const at::Tensor& idx, at::Int
   if (i.numel() > 0) {
     i = at::where(i < 0, i + sizes, i);
     if (((i < 0) | (i >= sizes)).any().item<bool>())
-      ctx.fail("an index tuple is out of range for dims [{}]", fmt::join(dims, ", "));
+      ctx.fail("an index tuple is out of range for dims {}", listStr(dims));
   }
   std::vector<int64_t> strides(dims.size());
   int64_t s = 1;
@@ -112,12 +128,29 @@ at::Tensor tupleOffsets(const KernelContext& ctx, const at::Tensor& idx, at::Int
 }
 
 // Sorting kernels compare an order-preserving key: uint64 lives bit-for-bit in int64, so its
-// sign bit is flipped; half types go through float, which every ATen sort handles.
+// sign bit is flipped; half types and bool go through types every ATen sort and unique handles.
 at::Tensor sortKey(const at::Tensor& x, DType dtype) {
   if (dtype == DType::U64) return at::bitwise_xor(x, std::numeric_limits<int64_t>::min());
   if (x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16) return x.to(at::kFloat);
   if (x.scalar_type() == at::kBool) return x.to(at::kByte);
   return x;
+}
+
+// at::scatter_reduce prints a one-time "in beta" warning on stderr; mopt relies only on its
+// documented semantics, so the first call (which warns) happens with warnings silenced.
+at::Tensor scatterReduce(const at::Tensor& self, int64_t dim, const at::Tensor& index,
+                         const at::Tensor& src, const char* reduce) {
+  static const bool warned = [] {
+    struct Quiet : c10::WarningHandler {
+      void process(const c10::SourceLocation&, const std::string&, const bool) override {}
+    } quiet;
+    c10::Warning::WarningHandlerGuard guard(&quiet);
+    at::Tensor t = at::zeros({1});
+    at::scatter_reduce(t, 0, at::zeros({1}, at::kLong), t, "sum");
+    return true;
+  }();
+  (void)warned;
+  return at::scatter_reduce(self, dim, index, src, reduce, true);
 }
 
 // The `dtype` attribute as a DType, or `fallback` when absent.
@@ -145,7 +178,8 @@ void opFlatten(KernelContext& ctx) {
 void opReshape(KernelContext& ctx) {
   Operands ops(ctx);
   at::Tensor x = ops.get(0);
-  std::vector<int64_t> shape = ctx.inputInts(1);
+  const std::vector<int64_t> requested = ctx.inputInts(1);
+  std::vector<int64_t> shape = requested;
   bool allowzero = ctx.opset() >= 14 && ctx.attrInt("allowzero", 0) != 0;
   int64_t infer = -1, known = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -155,20 +189,19 @@ void opReshape(KernelContext& ctx) {
       shape[i] = x.size(d);
     }
     if (shape[i] == -1) {
-      if (infer >= 0) ctx.fail("shape {} has more than one -1", c10::str(shape));
+      if (infer >= 0) ctx.fail("shape {} has more than one -1", listStr(requested));
       infer = d;
       continue;
     }
-    if (shape[i] < 0) ctx.fail("shape {} has a negative entry", c10::str(shape));
+    if (shape[i] < 0) ctx.fail("shape {} has a negative entry", listStr(requested));
     known *= shape[i];
   }
   if (infer >= 0) {
     if (known == 0 || x.numel() % known != 0)
-      ctx.fail("cannot infer the -1 of shape {} for {} elements", c10::str(ctx.inputInts(1)),
-               x.numel());
+      ctx.fail("cannot infer the -1 of shape {} for {} elements", listStr(requested), x.numel());
     shape[static_cast<size_t>(infer)] = x.numel() / known;
   } else if (known != x.numel()) {
-    ctx.fail("cannot reshape {} to {}", c10::str(x.sizes()), c10::str(shape));
+    ctx.fail("cannot reshape {} to {}", listStr(x.sizes()), listStr(requested));
   }
   ops.set(0, x.reshape(shape), ctx.inputType(0));
 }
@@ -242,7 +275,7 @@ void opExpand(KernelContext& ctx) {
     int64_t a = i <= x.dim() ? x.size(-i) : 1;
     int64_t b = i <= static_cast<int64_t>(shape.size()) ? shape[shape.size() - i] : 1;
     if (a != b && a != 1 && b != 1)
-      ctx.fail("cannot expand {} to {}", c10::str(x.sizes()), c10::str(shape));
+      ctx.fail("cannot expand {} to {}", listStr(x.sizes()), listStr(shape));
     out[static_cast<size_t>(rank - i)] = a == 1 ? b : a;
   }
   ops.set(0, x.expand(out), ctx.inputType(0));
@@ -303,8 +336,8 @@ void opConcat(KernelContext& ctx) {
     for (int64_t d = 0; ok && d < rank; ++d)
       ok = d == axis || p.size(d) == parts[0].size(d);
     if (!ok)
-      ctx.fail("cannot concatenate {} and {} along axis {}", c10::str(parts[0].sizes()),
-               c10::str(p.sizes()), axis);
+      ctx.fail("cannot concatenate {} and {} along axis {}", listStr(parts[0].sizes()),
+               listStr(p.sizes()), axis);
   }
   ops.set(0, parts.size() == 1 ? parts[0] : at::cat(parts, axis), ctx.inputType(0));
 }
@@ -325,7 +358,7 @@ void opSplit(KernelContext& ctx) {
       total += s;
     }
     if (static_cast<int64_t>(sizes.size()) != outputs || total != dim)
-      ctx.fail("split {} does not cut an axis of size {} into {} outputs", c10::str(sizes), dim,
+      ctx.fail("split {} does not cut an axis of size {} into {} outputs", listStr(sizes), dim,
                outputs);
   } else {
     // Equal chunks; from opset 18 (num_outputs) the last one may be smaller.
@@ -383,6 +416,8 @@ void opSlice(KernelContext& ctx) {
       continue;
     }
     // Negative steps: ATen views only step forward, so take the same elements forward and flip.
+    // (Any stride past the axis picks one element; clamping keeps -step from overflowing.)
+    step = std::max(step, -dim - 1);
     s = std::min(std::max<int64_t>(s, 0), dim - 1);
     e = std::min(std::max<int64_t>(e, -1), dim - 1);
     int64_t count = s > e ? (s - e - step - 1) / -step : 0;
@@ -492,6 +527,11 @@ void opGather(KernelContext& ctx) {
   if (x.dim() == 0) ctx.fail("Gather on a scalar");
   int64_t axis = normalizeAxis(ctx, ctx.attrInt("axis", 0), x.dim());
   at::Tensor idx = axisIndices(ctx, indices, x.size(axis));
+  // One index (e.g. the last token's state, or one dim of a shape) is a view, not a copy.
+  if (idx.dim() == 0) {
+    ops.set(0, x.select(axis, idx.item<int64_t>()), ctx.inputType(0));
+    return;
+  }
   std::vector<int64_t> shape(x.sizes().begin(), x.sizes().begin() + axis);
   shape.insert(shape.end(), indices.sizes().begin(), indices.sizes().end());
   shape.insert(shape.end(), x.sizes().begin() + axis + 1, x.sizes().end());
@@ -572,15 +612,14 @@ void opScatterElements(KernelContext& ctx) {
   const at::Tensor& indices = ctx.input(1);
   if (indices.sizes() != updates.sizes() || indices.dim() != x.dim())
     ctx.fail("indices {} and updates {} must have the same shape, of the data's rank {}",
-             c10::str(indices.sizes()), c10::str(updates.sizes()), x.dim());
+             listStr(indices.sizes()), listStr(updates.sizes()), x.dim());
   int64_t axis = normalizeAxis(ctx, ctx.attrInt("axis", 0), x.dim());
   at::Tensor idx = axisIndices(ctx, indices, x.size(axis)).to(at::kLong);
   const char* reduce = scatterReduction(ctx);
   if (reduce && ops.strings()) ctx.fail("scatter reductions need numeric data");
-  ops.set(0,
-          reduce ? at::scatter_reduce(x, axis, idx, updates, reduce, true)
-                 : at::scatter(x, axis, idx, updates),
-          ctx.inputType(0));
+  ops.set(
+      0, reduce ? scatterReduce(x, axis, idx, updates, reduce) : at::scatter(x, axis, idx, updates),
+      ctx.inputType(0));
 }
 
 void opScatterND(KernelContext& ctx) {
@@ -590,12 +629,12 @@ void opScatterND(KernelContext& ctx) {
   const at::Tensor& indices = ctx.input(1);
   int64_t r = x.dim(), q = indices.dim();
   if (q < 1 || indices.size(-1) > r)
-    ctx.fail("indices {} do not index data of rank {}", c10::str(indices.sizes()), r);
+    ctx.fail("indices {} do not index data of rank {}", listStr(indices.sizes()), r);
   int64_t k = indices.size(-1);
   std::vector<int64_t> want(indices.sizes().begin(), indices.sizes().end() - 1);
   want.insert(want.end(), x.sizes().begin() + k, x.sizes().end());
   if (updates.sizes() != at::IntArrayRef(want))
-    ctx.fail("updates have shape {}, expected {}", c10::str(updates.sizes()), c10::str(want));
+    ctx.fail("updates have shape {}, expected {}", listStr(updates.sizes()), listStr(want));
   // The k indexed dims collapse into one; each index tuple then scatters one slice along it.
   at::Tensor lin = tupleOffsets(ctx, indices, x.sizes().slice(0, static_cast<size_t>(k)));
   std::vector<int64_t> flat{product(x.sizes().slice(0, static_cast<size_t>(k)))};
@@ -609,8 +648,7 @@ void opScatterND(KernelContext& ctx) {
   const char* reduce = scatterReduction(ctx);
   if (reduce && ops.strings()) ctx.fail("scatter reductions need numeric data");
   at::Tensor xf = x.reshape(flat);
-  at::Tensor out =
-      reduce ? at::scatter_reduce(xf, 0, idx, src, reduce, true) : at::scatter(xf, 0, idx, src);
+  at::Tensor out = reduce ? scatterReduce(xf, 0, idx, src, reduce) : at::scatter(xf, 0, idx, src);
   ops.set(0, out.reshape(x.sizes()), ctx.inputType(0));
 }
 
@@ -647,7 +685,7 @@ void opReverseSequence(KernelContext& ctx) {
 void opConstantOfShape(KernelContext& ctx) {
   std::vector<int64_t> shape = ctx.inputInts(0);
   for (int64_t d : shape)
-    if (d < 0) ctx.fail("shape {} has a negative dim", c10::str(shape));
+    if (d < 0) ctx.fail("shape {} has a negative dim", listStr(shape));
   const Attribute* a = ctx.attr("value");
   if (!a) {
     ctx.setOutput(0, at::zeros(shape, at::kFloat), DType::F32);
@@ -681,8 +719,7 @@ void opRange(KernelContext& ctx) {
     auto n = static_cast<int64_t>(std::max(std::ceil((limit - start) / delta), 0.0));
     out = at::arange(n, at::kDouble) * delta + start;
   } else {
-    auto scalar = [&](size_t i) { return ctx.input(i).reshape({-1})[0].item<int64_t>(); };
-    int64_t start = scalar(0), limit = scalar(1), delta = scalar(2);
+    int64_t start = inputInt(ctx, 0), limit = inputInt(ctx, 1), delta = inputInt(ctx, 2);
     if (delta == 0) ctx.fail("Range delta must not be 0");
     int64_t diff = limit - start, n = diff / delta;
     if (diff % delta != 0 && (diff < 0) == (delta < 0)) ++n;
@@ -717,25 +754,46 @@ void opNonZero(KernelContext& ctx) {
 void opTrilu(KernelContext& ctx) {
   const at::Tensor& x = ctx.input(0);
   if (x.dim() < 2) ctx.fail("Trilu needs rank >= 2, got {}", x.dim());
-  int64_t k = ctx.hasInput(1) ? ctx.inputInts(1).at(0) : 0;
+  int64_t k = ctx.hasInput(1) ? inputInt(ctx, 1) : 0;
   bool upper = ctx.attrInt("upper", 1) != 0;
   ctx.setOutput(0, upper ? at::triu(x, k) : at::tril(x, k), ctx.inputType(0));
 }
 
-// --- sorting
-// ---------------------------------------------------------------------------------------
+// --- sorting -------------------------------------------------------------------------------------
+
+// Positions of the k largest (smallest) keys along `axis`, best first, equal keys in index order
+// as ONNX requires; the result is sorted whatever `sorted` says (unsorted order is unspecified).
+at::Tensor topkIndices(const at::Tensor& key, int64_t k, int64_t axis, bool largest) {
+  int64_t n = key.size(axis);
+  bool small_k = k > 0 && 4 * k < n;
+  // NaN equals nothing, so the tie handling below needs it absent.
+  if (!small_k || (at::isFloatingType(key.scalar_type()) && at::isnan(key).any().item<bool>()))
+    return std::get<1>(at::sort(key, true, axis, largest)).narrow(axis, 0, k);
+  // A small k of a long axis: at::topk is much faster than sorting but picks arbitrarily among
+  // keys tied with the k-th. So take every key better than the k-th, then the first tied ones
+  // up to k, and order those k stably.
+  at::Tensor kth = std::get<0>(at::topk(key, k, axis, largest, true)).narrow(axis, k - 1, 1);
+  at::Tensor better = largest ? key > kth : key < kth, tied = key == kth;
+  at::Tensor need = k - better.sum(axis, true);
+  at::Tensor take = (better | (tied & (tied.cumsum(axis) <= need))).movedim(axis, -1);
+  // Exactly k taken per row; nonzero lists them row by row in index order.
+  std::vector<int64_t> rows = take.sizes().vec();
+  rows.back() = k;
+  at::Tensor idx = at::nonzero(take).select(1, -1).reshape(rows).movedim(-1, axis);
+  at::Tensor order = std::get<1>(at::sort(at::gather(key, axis, idx), true, axis, largest));
+  return at::gather(idx, axis, order);
+}
 
 void opTopK(KernelContext& ctx) {
   const at::Tensor& x = ctx.input(0);
   DType dt = ctx.inputType(0);
+  if (x.dim() == 0) ctx.fail("TopK needs an input of rank >= 1");
   int64_t axis = normalizeAxis(ctx, ctx.attrInt("axis", -1), x.dim());
-  int64_t k = ctx.opset() >= 10 ? ctx.inputInts(1).at(0) : ctx.attrInt("k", -1);
+  int64_t k = ctx.opset() >= 10 ? inputInt(ctx, 1) : ctx.attrInt("k", -1);
   if (k < 0 || k > x.size(axis))
     ctx.fail("k = {} is out of range for an axis of size {}", k, x.size(axis));
   bool largest = ctx.attrInt("largest", 1) != 0;
-  // A stable sort puts equal values in index order, as ONNX requires; the output is sorted
-  // whatever `sorted` says (unsorted order is unspecified).
-  at::Tensor idx = std::get<1>(at::sort(sortKey(x, dt), true, axis, largest)).narrow(axis, 0, k);
+  at::Tensor idx = topkIndices(sortKey(x, dt), k, axis, largest);
   ctx.setOutput(0, at::gather(x, axis, idx), dt);
   ctx.setOutput(1, idx, DType::I64);
 }
@@ -753,8 +811,8 @@ void opUnique(KernelContext& ctx) {
   int64_t groups = counts.size(0), n = inverse.numel();
   // First occurrence of each unique value (ATen does not return it): the least position mapping
   // to it.
-  at::Tensor first = at::full({groups}, n, at::kLong)
-                         .scatter_reduce(0, inverse, at::arange(n, at::kLong), "amin", true);
+  at::Tensor first =
+      scatterReduce(at::full({groups}, n, at::kLong), 0, inverse, at::arange(n, at::kLong), "amin");
   if (ctx.attrInt("sorted", 1) == 0) {
     // Order of first occurrence instead of sorted order.
     at::Tensor order = at::argsort(first);
@@ -797,7 +855,7 @@ void opTfIdfVectorizer(KernelContext& ctx) {
     auto n = static_cast<int64_t>(level + 1);
     int64_t begin = counts[level], end = level + 1 < counts.size() ? counts[level + 1] : pool_size;
     if (begin < 0 || begin > end || end > pool_size || (end - begin) % n != 0)
-      ctx.fail("ngram_counts {} does not split pool_int64s into n-grams", c10::str(counts));
+      ctx.fail("ngram_counts {} does not split pool_int64s into n-grams", listStr(counts));
     for (int64_t p = begin; p < end; p += n, ++gram) {
       if (gram >= indexes.size() || indexes[gram] < 0)
         ctx.fail("ngram_indexes has no valid column for n-gram {}", gram);
@@ -838,7 +896,7 @@ void opTfIdfVectorizer(KernelContext& ctx) {
   ctx.setOutput(0, x.dim() == 2 ? result.reshape({rows, width}) : result, DType::F32);
 }
 
-// --- random ------------------------------------------------------------------------------------
+// --- random --------------------------------------------------------------------------------------
 // The outputs are random; the `seed` attribute makes a node's draws repeatable from run to run.
 
 c10::optional<at::Generator> seededGenerator(const KernelContext& ctx) {

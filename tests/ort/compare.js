@@ -39,9 +39,15 @@ function main() {
   const atol = Number(values.atol ?? 1e-5), rtol = Number(values.rtol ?? 1e-4);
   let ok = true;
   const report = {};
-  for (const name of Object.keys(a)) {
-    if (!(name in b)) { report[name] = 'missing in B'; ok = false; continue; }
-    const x = a[name], y = b[name];
+  // Pair arrays by name; when the names differ (a model converted from TorchScript names its
+  // outputs output_i) but the counts agree, pair them by position.
+  const namesA = Object.keys(a), namesB = Object.keys(b);
+  const byName = namesA.every((n) => n in b);
+  for (let i = 0; i < namesA.length; i++) {
+    const name = namesA[i];
+    const other = byName ? name : namesB[i];
+    if (!byName && namesA.length !== namesB.length) { report[name] = 'missing in B'; ok = false; continue; }
+    const x = a[name], y = b[other];
     if (JSON.stringify(x.shape) !== JSON.stringify(y.shape) || x.dtype !== y.dtype) {
       report[name] = `shape/dtype ${x.dtype}${JSON.stringify(x.shape)} vs ${y.dtype}${JSON.stringify(y.shape)}`;
       ok = false;
@@ -68,7 +74,7 @@ function main() {
     const [file, key] = values.labels.split(':');
     const labels = npy.readNpz(fs.readFileSync(file))[key];
     const first = Object.keys(a)[0];
-    report.accuracy = { A: accuracy(a[first], labels), B: accuracy(b[first], labels) };
+    report.accuracy = { A: accuracy(a[first], labels), B: accuracy(b[Object.keys(b)[0]], labels) };
   }
   console.log(JSON.stringify(report));
   process.exit(ok ? 0 : 1);
