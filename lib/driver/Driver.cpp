@@ -39,7 +39,8 @@ ModelFormat outputFormat(const std::string& path, const std::string& to) {
     std::string e(ext);
     return path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0;
   };
-  if (ends(".pt") || ends(".pth") || ends(".ts") || ends(".torchscript")) return ModelFormat::TorchScript;
+  if (ends(".pt") || ends(".pth") || ends(".ts") || ends(".torchscript"))
+    return ModelFormat::TorchScript;
   return ModelFormat::Onnx;
 }
 
@@ -59,9 +60,10 @@ Model loadModel(const std::string& path, const LoadOptions& opts) {
         }
       }
       if (ts.inputs.empty())
-        failInput("{}: a TorchScript file does not record its input shapes; give them with "
-                  "--input-shape NAME=d0,d1,... (symbols allowed, e.g. N) or a sample with --inputs",
-                  path);
+        failInput(
+            "{}: a TorchScript file does not record its input shapes; give them with "
+            "--input-shape NAME=d0,d1,... (symbols allowed, e.g. N) or a sample with --inputs",
+            path);
       return loadTorchScript(path, ts);
     }
     case ModelFormat::Onnx:

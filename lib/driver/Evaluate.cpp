@@ -305,6 +305,12 @@ EvalResult evaluateModel(const Model& m, const NamedTensors& data, const EvalOpt
   r.throughput = total > 0 ? static_cast<double>(n) / total : 0;
   if (labels) r.accuracy = static_cast<double>(correct) / static_cast<double>(n);
   // Latency: batch-1 runs after warm-up, cycling through the first samples.
+  std::unique_ptr<Executor> profiled;
+  if (opts.profile) {
+    eo.profile = true;
+    profiled = makeExecutor(m, eo);
+  }
+  Executor& timed = profiled ? *profiled : *exec;
   std::vector<double> ms;
   for (int i = 0; i < opts.warmup + opts.latency_runs; ++i) {
     int64_t s = i % n;
@@ -312,7 +318,7 @@ EvalResult evaluateModel(const Model& m, const NamedTensors& data, const EvalOpt
     for (const auto& [name, t] : feed_all)
       feed.emplace_back(name, sliceRows(t, s, s + 1));
     auto a = clock::now();
-    exec->run(feed);
+    timed.run(feed);
     if (i >= opts.warmup)
       ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - a).count());
   }
@@ -323,6 +329,7 @@ EvalResult evaluateModel(const Model& m, const NamedTensors& data, const EvalOpt
   for (double x : ms)
     sum += x;
   r.mean_ms = ms.empty() ? 0 : sum / static_cast<double>(ms.size());
+  if (profiled) r.profile = profiled->profile();
   return r;
 }
 
@@ -332,6 +339,16 @@ std::string evalText(const EvalResult& r) {
   out += fmt::format("latency     p50 {:.3f} ms, p90 {:.3f} ms (batch 1, {} runs)\n", r.p50_ms,
                      r.p90_ms, r.latency_runs);
   out += fmt::format("throughput  {:.1f} samples/s\n", r.throughput);
+  if (!r.profile.empty()) {
+    double total = 0;
+    for (const auto& p : r.profile)
+      total += p.seconds;
+    out +=
+        fmt::format("{:<24} {:>8} {:>12} {:>7}\n", "op (all timed runs)", "calls", "ms", "share");
+    for (const auto& p : r.profile)
+      out += fmt::format("{:<24} {:>8} {:>12.2f} {:>6.1f}%\n", p.op, p.calls, p.seconds * 1e3,
+                         total > 0 ? 100 * p.seconds / total : 0.0);
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "data/Npy.h"
+#include "exec/Executor.h"
 #include "frontend/torchscript/TorchScript.h"
 #include "ir/Graph.h"
 
@@ -12,7 +13,6 @@
 #include <vector>
 
 namespace mopt {
-
 
 // Feeds for a model: arrays from an .npz (renamed with `map` NAME=KEY), or random values.
 struct FeedOptions {
@@ -54,6 +54,7 @@ struct EvalOptions {
   int warmup = 3;
   int latency_runs = 50;  // batch-1 runs timed for p50/p90
   int threads = 1;
+  bool profile = false;  // report time per op type
 };
 struct EvalResult {
   int64_t samples = 0;
@@ -61,6 +62,7 @@ struct EvalResult {
   double p50_ms = 0, p90_ms = 0, mean_ms = 0;  // batch-1 latency
   double throughput = 0;                       // samples per second over the batched pass
   int latency_runs = 0;
+  std::vector<OpProfile> profile;  // with EvalOptions::profile (latency runs only)
 };
 EvalResult evaluateModel(const Model& m, const NamedTensors& data, const EvalOptions& opts);
 std::string evalText(const EvalResult& r);

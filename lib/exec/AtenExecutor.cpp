@@ -10,7 +10,10 @@
 
 #include <ATen/Parallel.h>
 
+#include <dlfcn.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -368,6 +371,7 @@ class AtenExecutor : public Executor {
   NamedTensors run(const NamedTensors& inputs) override;
   std::vector<std::string> inputNames() const override;
   std::vector<std::string> outputNames() const override;
+  std::vector<OpProfile> profile() const override;
 
  private:
   struct Impl;
@@ -391,6 +395,7 @@ struct AtenExecutor::Impl {
   std::unordered_map<const Value*, RtValue> constants;  // initializers, converted once
   std::unordered_set<std::string> capture;
   bool capture_all = false;
+  std::map<std::string, OpProfile> profile;
 
   Impl(const Model& m, ExecOptions o) : model(m), opts(std::move(o)) {
     for (const auto& c : opts.capture) {
@@ -473,7 +478,17 @@ struct AtenExecutor::Impl {
       };
       KernelContext ctx(n, p.opsets[k], std::move(ins), outs, std::move(runner));
       try {
-        p.kernels[k](ctx);
+        if (opts.profile) {
+          auto t0 = std::chrono::steady_clock::now();
+          p.kernels[k](ctx);
+          OpProfile& prof = profile[n.opType()];
+          prof.op = n.opType();
+          ++prof.calls;
+          prof.seconds +=
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        } else {
+          p.kernels[k](ctx);
+        }
       } catch (const Error& e) {
         throw Error(e.kind(), fmt::format("while executing node {}: {}", n.describe(), e.what()));
       } catch (const c10::Error& e) {
@@ -504,8 +519,17 @@ struct AtenExecutor::Impl {
   }
 };
 
+// Debian's LibTorch calls BLAS through the libblas.so.3 alternative, which is OpenBLAS once
+// libopenblas0-pthread is installed; its own thread pool ignores at::set_num_threads.
+void setBlasThreads(int n) {
+  using SetThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    fn(n);
+}
+
 AtenExecutor::AtenExecutor(const Model& model, ExecOptions opts) {
   at::set_num_threads(std::max(1, opts.threads));
+  setBlasThreads(std::max(1, opts.threads));
   impl_ = std::make_unique<Impl>(model, std::move(opts));
 }
 
@@ -561,6 +585,15 @@ std::vector<std::string> AtenExecutor::inputNames() const {
   return out;
 }
 
+std::vector<OpProfile> AtenExecutor::profile() const {
+  std::vector<OpProfile> out;
+  for (const auto& [op, p] : impl_->profile)
+    out.push_back(p);
+  std::sort(out.begin(), out.end(),
+            [](const OpProfile& a, const OpProfile& b) { return a.seconds > b.seconds; });
+  return out;
+}
+
 std::vector<std::string> AtenExecutor::outputNames() const {
   std::vector<std::string> out;
   for (const Value* v : impl_->model.graph->outputs())
@@ -606,7 +639,8 @@ class AtenBackend : public TorchBackend {
                                                                              : Tensor());
     return result;
   }
-  Model loadTorchScript(const std::string& path, const TorchScriptImportOptions& opts) const override {
+  Model loadTorchScript(const std::string& path,
+                        const TorchScriptImportOptions& opts) const override {
     return importTorchScript(path, opts);
   }
   void saveTorchScript(const Model& model, const std::string& path,

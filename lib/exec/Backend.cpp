@@ -80,7 +80,8 @@ Model loadTorchScript(const std::string& path, const TorchScriptImportOptions& o
   return torchBackend().loadTorchScript(path, opts);
 }
 
-void saveTorchScript(const Model& model, const std::string& path, const TorchScriptExportOptions& opts) {
+void saveTorchScript(const Model& model, const std::string& path,
+                     const TorchScriptExportOptions& opts) {
   torchBackend().saveTorchScript(model, path, opts);
 }
 

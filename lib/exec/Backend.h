@@ -17,7 +17,8 @@ class TorchBackend {
   virtual std::vector<Tensor> evaluateNode(
       const Node& node, int64_t opset, const std::vector<std::optional<Tensor>>& inputs) const = 0;
   virtual bool canEvaluate(const Node& node) const = 0;
-  virtual Model loadTorchScript(const std::string& path, const TorchScriptImportOptions& opts) const = 0;
+  virtual Model loadTorchScript(const std::string& path,
+                                const TorchScriptImportOptions& opts) const = 0;
   virtual void saveTorchScript(const Model& model, const std::string& path,
                                const TorchScriptExportOptions& opts) const = 0;
 };

@@ -17,6 +17,14 @@ struct ExecOptions {
   // Names of intermediate values to return besides the graph outputs (for `compare --per-node`
   // and calibration); "*" keeps every tensor value of the main graph.
   std::vector<std::string> capture;
+  bool profile = false;  // time each op type (see Executor::profile)
+};
+
+// Time spent per op type over all runs so far (with ExecOptions::profile).
+struct OpProfile {
+  std::string op;
+  int64_t calls = 0;
+  double seconds = 0;
 };
 
 // Runs one model many times. Weights are converted to ATen once, zero-copy where possible;
@@ -30,6 +38,8 @@ class Executor {
   virtual NamedTensors run(const NamedTensors& inputs) = 0;
   virtual std::vector<std::string> inputNames() const = 0;  // required inputs (no initializer)
   virtual std::vector<std::string> outputNames() const = 0;
+  // Sorted by time, largest first; empty unless created with ExecOptions::profile.
+  virtual std::vector<OpProfile> profile() const = 0;
 };
 
 // `model` must outlive the executor.

@@ -162,10 +162,53 @@ void opLoop(KernelContext& ctx) {
   }
 }
 
+// Scan-8: every input has a leading batch axis (scan inputs scan along axis 1), and an optional
+// first input gives each batch entry's sequence length. Each batch entry is an independent scan.
+void opScan8(KernelContext& ctx, const Graph& g) {
+  if (ctx.hasInput(0)) ctx.fail("Scan-8 with sequence_lens is not supported");
+  int64_t num_scan_inputs = ctx.attrInt("num_scan_inputs", 0);
+  size_t n_state = ctx.numInputs() - 1 - static_cast<size_t>(num_scan_inputs);
+  size_t n_scan_out = ctx.numOutputs() - n_state;
+  std::vector<int64_t> dirs = ctx.attrInts("directions");
+  int64_t batch = ctx.input(1).size(0);
+  std::vector<std::vector<RtValue>> per_batch_out(ctx.numOutputs());
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<RtValue> state;
+    for (size_t i = 0; i < n_state; ++i)
+      state.push_back(RtValue::fromTensor(ctx.input(1 + i)[b], ctx.inputType(1 + i)));
+    std::vector<at::Tensor> scan_in;
+    int64_t length = -1;
+    for (int64_t j = 0; j < num_scan_inputs; ++j) {
+      at::Tensor x = ctx.input(1 + n_state + static_cast<size_t>(j))[b];
+      if (j < static_cast<int64_t>(dirs.size()) && dirs[j]) x = x.flip(0);
+      length = x.size(0);
+      scan_in.push_back(x);
+    }
+    std::vector<std::vector<RtValue>> outs(n_scan_out);
+    for (int64_t t = 0; t < std::max<int64_t>(length, 0); ++t) {
+      std::vector<RtValue> in = state;
+      for (int64_t j = 0; j < num_scan_inputs; ++j)
+        in.push_back(RtValue::fromTensor(scan_in[j][t],
+                                         ctx.inputType(1 + n_state + static_cast<size_t>(j))));
+      std::vector<RtValue> out = ctx.runSubgraph(g, in);
+      for (size_t i = 0; i < n_state; ++i)
+        state[i] = std::move(out[i]);
+      for (size_t i = 0; i < n_scan_out; ++i)
+        outs[i].push_back(std::move(out[n_state + i]));
+    }
+    for (size_t i = 0; i < n_state; ++i)
+      per_batch_out[i].push_back(state[i]);
+    for (size_t i = 0; i < n_scan_out; ++i)
+      per_batch_out[n_state + i].push_back(stack(ctx, outs[i], 0, false));
+  }
+  for (size_t i = 0; i < ctx.numOutputs(); ++i)
+    ctx.setOutputValue(i, stack(ctx, per_batch_out[i], 0, false));
+}
+
 void opScan(KernelContext& ctx) {
   const Attribute* body = ctx.attr("body");
   if (!body || !body->g) ctx.fail("Scan has no body");
-  if (ctx.opset() < 9) ctx.fail("Scan-8 (with a batch axis) is not supported; convert to opset 9+");
+  if (ctx.opset() < 9) return opScan8(ctx, *body->g);
   const Graph& g = *body->g;
   int64_t num_scan_inputs = ctx.attrInt("num_scan_inputs", 0);
   size_t n_state = ctx.numInputs() - static_cast<size_t>(num_scan_inputs);

@@ -208,7 +208,8 @@ struct Pool {
     return true;
   }
   bool dilated() const {
-    return std::any_of(win.dilations.begin(), win.dilations.end(), [](int64_t d) { return d != 1; });
+    return std::any_of(win.dilations.begin(), win.dilations.end(),
+                       [](int64_t d) { return d != 1; });
   }
 };
 
@@ -268,10 +269,10 @@ void checkPoolRank(const KernelContext& ctx, const Pool& p) {
 at::Tensor windowSum(const at::Tensor& xp, const Pool& p) {
   if (!p.dilated()) {
     Lifted l = lift(xp, p, false);
-    at::Tensor s = l.kernel.size() == 2 ? at::avg_pool2d(l.x, l.kernel, l.strides, l.pads, false,
-                                                         true, /*divisor_override=*/1)
-                                        : at::avg_pool3d(l.x, l.kernel, l.strides, l.pads, false,
-                                                         true, /*divisor_override=*/1);
+    at::Tensor s =
+        l.kernel.size() == 2
+            ? at::avg_pool2d(l.x, l.kernel, l.strides, l.pads, false, true, /*divisor_override=*/1)
+            : at::avg_pool3d(l.x, l.kernel, l.strides, l.pads, false, true, /*divisor_override=*/1);
     return unlift(s, p);
   }
   // Dilated windows: unfold each spatial dim into a window dim, keep every dilation-th element.
@@ -294,10 +295,9 @@ void opAveragePool(KernelContext& ctx) {
   at::Tensor y;
   if (p.atenPads() && !p.dilated()) {
     Lifted l = lift(x, p, true);
-    y = unlift(l.kernel.size() == 2 ? at::avg_pool2d(l.x, l.kernel, l.strides, l.pads, p.ceil,
-                                                     include_pad)
-                                    : at::avg_pool3d(l.x, l.kernel, l.strides, l.pads, p.ceil,
-                                                     include_pad),
+    y = unlift(l.kernel.size() == 2
+                   ? at::avg_pool2d(l.x, l.kernel, l.strides, l.pads, p.ceil, include_pad)
+                   : at::avg_pool3d(l.x, l.kernel, l.strides, l.pads, p.ceil, include_pad),
                p);
   } else {
     // Window sums over the padded input, divided by how many elements each window covers: the
@@ -308,8 +308,8 @@ void opAveragePool(KernelContext& ctx) {
                                           padList(p.win.begin, p.win.end), include_pad ? 1 : 0);
     Ints overhang(p.win.rank());
     for (size_t i = 0; i < overhang.size(); ++i)
-      overhang[i] = (p.out[i] - 1) * p.win.strides[i] + p.win.extent(i) - p.in[i] -
-                    p.win.begin[i] - p.win.end[i];
+      overhang[i] = (p.out[i] - 1) * p.win.strides[i] + p.win.extent(i) - p.in[i] - p.win.begin[i] -
+                    p.win.end[i];
     mask = at::constant_pad_nd(mask, padList(Ints(p.win.rank(), 0), overhang), 0);
     y = windowSum(padForPool(x, p, 0), p) / windowSum(mask, p);
   }
@@ -380,10 +380,10 @@ void opLpPool(KernelContext& ctx) {
   if (p.atenPads() && !p.dilated()) {
     // Zero pads add nothing to the sums, so ATen's padding and ceil_mode are right here.
     Lifted l = lift(xp, p, true);
-    s = unlift(l.kernel.size() == 2 ? at::avg_pool2d(l.x, l.kernel, l.strides, l.pads, p.ceil,
-                                                     true, /*divisor_override=*/1)
-                                    : at::avg_pool3d(l.x, l.kernel, l.strides, l.pads, p.ceil,
-                                                     true, /*divisor_override=*/1),
+    s = unlift(l.kernel.size() == 2 ? at::avg_pool2d(l.x, l.kernel, l.strides, l.pads, p.ceil, true,
+                                                     /*divisor_override=*/1)
+                                    : at::avg_pool3d(l.x, l.kernel, l.strides, l.pads, p.ceil, true,
+                                                     /*divisor_override=*/1),
                p);
   } else {
     s = windowSum(padForPool(xp, p, 0), p);
@@ -456,8 +456,8 @@ void opBatchNormalization(KernelContext& ctx) {
   if (ctx.attrInt("training_mode", 0))
     ctx.fail("BatchNormalization in training mode is not supported");
   at::Tensor x = widen(ctx.input(0));
-  at::Tensor scale = widen(ctx.input(1)), bias = widen(ctx.input(2)),
-             mean = widen(ctx.input(3)), var = widen(ctx.input(4));
+  at::Tensor scale = widen(ctx.input(1)), bias = widen(ctx.input(2)), mean = widen(ctx.input(3)),
+             var = widen(ctx.input(4));
   float eps = ctx.attrFloat("epsilon", 1e-5f);
   at::Tensor y;
   if (ctx.opset() < 9 && ctx.attrInt("spatial", 1) == 0) {
@@ -635,9 +635,8 @@ at::Tensor reverseSequences(const at::Tensor& t, const Ints& lens, bool uniform)
   std::vector<int64_t> map(static_cast<size_t>(seq * batch));
   for (int64_t s = 0; s < seq; ++s)
     for (int64_t b = 0; b < batch; ++b)
-      map[static_cast<size_t>(s * batch + b)] = s < lens[static_cast<size_t>(b)]
-                                                    ? lens[static_cast<size_t>(b)] - 1 - s
-                                                    : s;
+      map[static_cast<size_t>(s * batch + b)] =
+          s < lens[static_cast<size_t>(b)] ? lens[static_cast<size_t>(b)] - 1 - s : s;
   at::Tensor idx = at::tensor(map, at::kLong).view({seq, batch, 1}).expand(t.sizes());
   return at::gather(t, 0, idx);
 }
@@ -659,8 +658,8 @@ void recurrent(KernelContext& ctx, Cell cell) {
     ctx.fail("unknown direction '{}'", direction);
   if (W.size(0) != dirs || W.size(1) != gates * hidden || R.size(2) != hidden)
     ctx.fail("W or R do not match hidden_size {} and {} direction(s)", hidden, dirs);
-  at::Tensor B = ctx.hasInput(3) ? ctx.input(3).to(type)
-                                 : at::zeros({dirs, 2 * gates * hidden}, x.options());
+  at::Tensor B =
+      ctx.hasInput(3) ? ctx.input(3).to(type) : at::zeros({dirs, 2 * gates * hidden}, x.options());
   Ints lens(static_cast<size_t>(batch), seq);
   if (ctx.hasInput(4)) lens = ctx.inputInts(4);
   if (static_cast<int64_t>(lens.size()) != batch)
@@ -675,11 +674,10 @@ void recurrent(KernelContext& ctx, Cell cell) {
   at::Tensor c0 = cell == Cell::Lstm ? initial(6) : at::Tensor();
   at::Tensor P;
   if (cell == Cell::Lstm && ctx.hasInput(7)) P = ctx.input(7).to(type);
-  std::vector<std::string> defaults = cell == Cell::Rnn   ? std::vector<std::string>{"Tanh"}
-                                      : cell == Cell::Gru ? std::vector<std::string>{"Sigmoid",
-                                                                                     "Tanh"}
-                                                          : std::vector<std::string>{
-                                                                "Sigmoid", "Tanh", "Tanh"};
+  std::vector<std::string> defaults = cell == Cell::Rnn ? std::vector<std::string>{"Tanh"}
+                                      : cell == Cell::Gru
+                                          ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                                          : std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"};
   std::vector<Activation> acts = rnnActivations(ctx, defaults, dirs);
   bool has_clip = ctx.hasAttr("clip");
   double clip = ctx.attrFloat("clip", 0);
@@ -696,8 +694,8 @@ void recurrent(KernelContext& ctx, Cell cell) {
   for (int64_t d = 0; d < dirs; ++d) {
     bool reverse = direction == "reverse" || d == 1;
     const Activation* f = &acts[static_cast<size_t>(d) * defaults.size()];
-    at::Tensor Wb = B[d].narrow(0, 0, gates * hidden), Rb = B[d].narrow(0, gates * hidden,
-                                                                         gates * hidden);
+    at::Tensor Wb = B[d].narrow(0, 0, gates * hidden),
+               Rb = B[d].narrow(0, gates * hidden, gates * hidden);
     // Recurrent biases fold into the input projection, except GRU's hidden-gate one, which the
     // reset gate multiplies (linear_before_reset) or which follows the reset.
     at::Tensor in_bias = Wb + Rb;
@@ -886,7 +884,8 @@ at::Tensor resampleAxis(const at::Tensor& x, int64_t axis, int64_t out, double s
     for (int64_t k = 0; k < taps; ++k) {
       int64_t i = first + k;
       double t = (static_cast<double>(i) - ratio) * stretch;
-      double w = m.interp == Interp::Cubic ? cubicWeight(t, m.cubic_a) : std::max(0.0, 1 - std::abs(t));
+      double w =
+          m.interp == Interp::Cubic ? cubicWeight(t, m.cubic_a) : std::max(0.0, 1 - std::abs(t));
       int64_t src = base + i;
       if (m.exclude_outside && (src < 0 || src >= in)) w = 0;
       index[static_cast<size_t>(k)][oi] = std::clamp<int64_t>(src, 0, in - 1);
@@ -905,9 +904,8 @@ at::Tensor resampleAxis(const at::Tensor& x, int64_t axis, int64_t out, double s
       y = g;
       break;
     }
-    at::Tensor w = at::tensor(weight[static_cast<size_t>(k)], at::kDouble)
-                       .to(x.scalar_type())
-                       .view(wshape);
+    at::Tensor w =
+        at::tensor(weight[static_cast<size_t>(k)], at::kDouble).to(x.scalar_type()).view(wshape);
     y = k == 0 ? g * w : y.add_(g * w);
   }
   if (!outside.empty()) {
@@ -1024,7 +1022,8 @@ void resize(KernelContext& ctx, const ResizeMode& m, std::vector<double> scales,
       }
       for (size_t i = 0; i < n; ++i) {
         scales[i] = s;
-        sizes[i] = static_cast<int64_t>(std::floor(s * static_cast<double>(in.size(axes[i])) + 0.5));
+        sizes[i] =
+            static_cast<int64_t>(std::floor(s * static_cast<double>(in.size(axes[i])) + 0.5));
       }
     } else {
       ctx.fail("unknown keep_aspect_ratio_policy '{}'", policy);
@@ -1109,68 +1108,66 @@ void opGridSample(KernelContext& ctx) {
   int64_t pad = padding == "zeros" ? 0 : padding == "border" ? 1 : padding == "reflection" ? 2 : -1;
   if (interp < 0) ctx.fail("unknown mode '{}'", mode);
   if (pad < 0) ctx.fail("unknown padding_mode '{}'", padding);
-  at::Tensor y =
-      at::grid_sampler(x, grid, interp, pad, ctx.attrInt("align_corners", 0) != 0);
+  at::Tensor y = at::grid_sampler(x, grid, interp, pad, ctx.attrInt("align_corners", 0) != 0);
   ctx.setOutput(0, y.to(ctx.input(0).scalar_type()), ctx.inputType(0));
 }
 
-// RoiAlign as ONNX Runtime computes it: each output cell averages (or takes the max of) a grid
-// of bilinear samples; in max mode each sample is the largest of its four weighted corners.
+// RoiAlign as ONNX Runtime computes it (in T: ROI geometry decides sample counts, so float
+// rounding matters): each output cell averages (or takes the max of) a grid of bilinear samples;
+// in max mode each sample is the largest of its four weighted corners.
 template <typename T>
 void roiAlign(const at::Tensor& x, const at::Tensor& rois, const Ints& batch_index, at::Tensor& y,
-              bool max_mode, bool half_pixel, double spatial_scale, int64_t sampling_ratio) {
+              bool max_mode, bool half_pixel, T spatial_scale, int64_t sampling_ratio) {
   int64_t channels = x.size(1), height = x.size(2), width = x.size(3);
   int64_t out_h = y.size(2), out_w = y.size(3);
   const T* data = x.data_ptr<T>();
   const T* box = rois.data_ptr<T>();
   T* out = y.data_ptr<T>();
-  double offset = half_pixel ? 0.5 : 0.0;
+  T offset = half_pixel ? T(0.5) : T(0);
   for (int64_t r = 0; r < y.size(0); ++r) {
     const T* b = box + r * 4;
-    double x0 = b[0] * spatial_scale - offset, y0 = b[1] * spatial_scale - offset;
-    double roi_w = b[2] * spatial_scale - offset - x0, roi_h = b[3] * spatial_scale - offset - y0;
+    T x0 = b[0] * spatial_scale - offset, y0 = b[1] * spatial_scale - offset;
+    T roi_w = b[2] * spatial_scale - offset - x0, roi_h = b[3] * spatial_scale - offset - y0;
     if (!half_pixel) {
-      roi_w = std::max(roi_w, 1.0);
-      roi_h = std::max(roi_h, 1.0);
+      roi_w = std::max(roi_w, T(1));
+      roi_h = std::max(roi_h, T(1));
     }
-    double bin_h = roi_h / static_cast<double>(out_h), bin_w = roi_w / static_cast<double>(out_w);
+    T bin_h = roi_h / static_cast<T>(out_h), bin_w = roi_w / static_cast<T>(out_w);
     int64_t grid_h = sampling_ratio > 0 ? sampling_ratio : static_cast<int64_t>(std::ceil(bin_h));
     int64_t grid_w = sampling_ratio > 0 ? sampling_ratio : static_cast<int64_t>(std::ceil(bin_w));
-    double count = static_cast<double>(std::max<int64_t>(grid_h * grid_w, 1));
+    T count = static_cast<T>(std::max<int64_t>(grid_h * grid_w, 1));
     const T* image = data + batch_index[static_cast<size_t>(r)] * channels * height * width;
     for (int64_t c = 0; c < channels; ++c) {
       const T* plane = image + c * height * width;
       for (int64_t ph = 0; ph < out_h; ++ph)
         for (int64_t pw = 0; pw < out_w; ++pw) {
-          double acc = 0;
+          T acc = 0;
           bool first = true;
           for (int64_t iy = 0; iy < grid_h; ++iy)
             for (int64_t ix = 0; ix < grid_w; ++ix) {
-              double yy = y0 + static_cast<double>(ph) * bin_h +
-                          (static_cast<double>(iy) + 0.5) * bin_h / static_cast<double>(grid_h);
-              double xx = x0 + static_cast<double>(pw) * bin_w +
-                          (static_cast<double>(ix) + 0.5) * bin_w / static_cast<double>(grid_w);
-              double v = 0;
-              if (!(yy < -1.0 || yy > static_cast<double>(height) || xx < -1.0 ||
-                    xx > static_cast<double>(width))) {
-                yy = std::max(yy, 0.0);
-                xx = std::max(xx, 0.0);
+              T yy = y0 + static_cast<T>(ph) * bin_h +
+                     (static_cast<T>(iy) + T(0.5)) * bin_h / static_cast<T>(grid_h);
+              T xx = x0 + static_cast<T>(pw) * bin_w +
+                     (static_cast<T>(ix) + T(0.5)) * bin_w / static_cast<T>(grid_w);
+              T v = 0;
+              if (!(yy < -1 || yy > static_cast<T>(height) || xx < -1 ||
+                    xx > static_cast<T>(width))) {
+                yy = std::max(yy, T(0));
+                xx = std::max(xx, T(0));
                 int64_t ylo = static_cast<int64_t>(yy), xlo = static_cast<int64_t>(xx);
                 int64_t yhi = ylo + 1, xhi = xlo + 1;
                 if (ylo >= height - 1) {
                   ylo = yhi = height - 1;
-                  yy = static_cast<double>(ylo);
+                  yy = static_cast<T>(ylo);
                 }
                 if (xlo >= width - 1) {
                   xlo = xhi = width - 1;
-                  xx = static_cast<double>(xlo);
+                  xx = static_cast<T>(xlo);
                 }
-                double ly = yy - static_cast<double>(ylo), lx = xx - static_cast<double>(xlo);
-                double hy = 1 - ly, hx = 1 - lx;
-                double v1 = hy * hx * plane[ylo * width + xlo],
-                       v2 = hy * lx * plane[ylo * width + xhi],
-                       v3 = ly * hx * plane[yhi * width + xlo],
-                       v4 = ly * lx * plane[yhi * width + xhi];
+                T ly = yy - static_cast<T>(ylo), lx = xx - static_cast<T>(xlo);
+                T hy = 1 - ly, hx = 1 - lx;
+                T v1 = hy * hx * plane[ylo * width + xlo], v2 = hy * lx * plane[ylo * width + xhi],
+                  v3 = ly * hx * plane[yhi * width + xlo], v4 = ly * lx * plane[yhi * width + xhi];
                 v = max_mode ? std::max(std::max(v1, v2), std::max(v3, v4)) : v1 + v2 + v3 + v4;
               }
               if (!max_mode)
@@ -1179,8 +1176,7 @@ void roiAlign(const at::Tensor& x, const at::Tensor& rois, const Ints& batch_ind
                 acc = first ? v : std::max(acc, v);
               first = false;
             }
-          out[((r * channels + c) * out_h + ph) * out_w + pw] =
-              static_cast<T>(max_mode ? acc : acc / count);
+          out[((r * channels + c) * out_h + ph) * out_w + pw] = max_mode ? acc : acc / count;
         }
     }
   }
@@ -1208,7 +1204,8 @@ void opRoiAlign(KernelContext& ctx) {
       x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "RoiAlign", [&] {
     roiAlign<scalar_t>(x, rois, batch_index, y, mode == "max", coord == "half_pixel",
-                       ctx.attrFloat("spatial_scale", 1.0f), ctx.attrInt("sampling_ratio", 0));
+                       static_cast<scalar_t>(ctx.attrFloat("spatial_scale", 1.0f)),
+                       ctx.attrInt("sampling_ratio", 0));
   });
   ctx.setOutput(0, y.to(ctx.input(0).scalar_type()), ctx.inputType(0));
 }

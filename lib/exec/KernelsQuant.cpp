@@ -187,8 +187,8 @@ void opQLinearConv(KernelContext& ctx) {
   std::vector<int64_t> channel(static_cast<size_t>(acc.dim()), 1);
   channel[1] = acc.size(1);
   if (ctx.hasInput(8)) acc = acc + ctx.input(8).to(at::kDouble).view(channel);
-  at::Tensor multiplier = ctx.input(1).to(at::kFloat) * floatParam(ctx.input(4), channel) /
-                          ctx.input(6).to(at::kFloat);
+  at::Tensor multiplier =
+      ctx.input(1).to(at::kFloat) * floatParam(ctx.input(4), channel) / ctx.input(6).to(at::kFloat);
   requantize(ctx, acc.to(at::kInt), multiplier, 7);
 }
 
@@ -198,8 +198,8 @@ void opQLinearMatMul(KernelContext& ctx) {
   at::Tensor ac = centered(a, optionalInput(ctx, 2), row);
   at::Tensor bc = centered(ctx.input(3), optionalInput(ctx, 5));
   at::Tensor acc = integerMatmul(ac, bc);
-  at::Tensor multiplier = floatParam(ctx.input(1), row) * ctx.input(4).to(at::kFloat) /
-                          ctx.input(6).to(at::kFloat);
+  at::Tensor multiplier =
+      floatParam(ctx.input(1), row) * ctx.input(4).to(at::kFloat) / ctx.input(6).to(at::kFloat);
   requantize(ctx, acc.to(at::kInt), multiplier, 7);
 }
 
@@ -209,8 +209,8 @@ void opQLinearMatMul(KernelContext& ctx) {
 at::Tensor unpackBits(const at::Tensor& packed, int64_t bits) {
   int64_t per_byte = 8 / bits;
   at::Tensor shifts = at::arange(0, 8, bits, packed.options().dtype(at::kByte));
-  at::Tensor v = at::bitwise_and(at::bitwise_right_shift(packed.unsqueeze(-1), shifts),
-                                 (1 << bits) - 1);
+  at::Tensor v =
+      at::bitwise_and(at::bitwise_right_shift(packed.unsqueeze(-1), shifts), (1 << bits) - 1);
   std::vector<int64_t> shape(packed.sizes().begin(), packed.sizes().end());
   shape.back() *= per_byte;
   return v.reshape(shape);

@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   convert->add_flag("--fsync", conv.save.onnx.fsync, "flush the output to disk before renaming it");
   std::vector<std::string> conv_shapes;
   convert->add_option("--to", conv.save.to, "onnx or torchscript (default: from the extension)");
-  convert->add_option("--input-shape", conv_shapes, "TorchScript inputs: NAME[:dtype]=d0,d1,... (N for symbolic)");
+  convert->add_option("--input-shape", conv_shapes,
+                      "TorchScript inputs: NAME[:dtype]=d0,d1,... (N for symbolic)");
   convert->add_option("--inputs", conv.load.sample_npz, "TorchScript inputs from a sample .npz");
   convert->add_flag("--keep-batchnorm", conv.load.torchscript.keep_batchnorm,
                     "TorchScript: keep BatchNormalization instead of folding it while freezing");
@@ -128,6 +129,7 @@ int main(int argc, char** argv) {
   evalc->add_option("--runs", eval_opts.latency_runs, "timed batch-1 runs (50)");
   evalc->add_option("--threads", eval_opts.threads, "intra-op threads (default 1)");
   evalc->add_flag("--json", eval_json, "machine-readable output");
+  evalc->add_flag("--profile", eval_opts.profile, "time per op type during the latency runs");
 
   // passes
   bool passes_json = false, passes_md = false;
@@ -156,7 +158,8 @@ int main(int argc, char** argv) {
       if (convert->count("--external-data"))
         conv.save.onnx.external_data =
             *externalDataFlag(conv_external.empty() ? "always" : conv_external);
-      for (const auto& s : conv_shapes) conv.load.torchscript.inputs.push_back(parseInputSpec(s));
+      for (const auto& s : conv_shapes)
+        conv.load.torchscript.inputs.push_back(parseInputSpec(s));
       ConvertResult r = convertModel(conv);
       std::cerr << fmt::format(
           "wrote {} ({} bytes{}) in {:.2f}s load + {:.2f}s save\n", conv.output,

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# mopt exec / compare / eval, and the passes that execute (fold-constants) or infer
+# (infer-shapes), checked against ONNX Runtime and the samples' recorded accuracies.
+source "$(dirname "$0")/lib.sh"
+S=$MOPT_SRC/samples
+D=$S/digits_test.npz
+F=${MOPT_FIXTURES:-$MOPT_BUILD/fixtures}
+$PY "$MOPT_SRC/scripts/make_fixtures.py" --out "$F" --only resnet18,bert >/dev/null
+$PY - "$WORK" <<'PYEOF'
+import sys
+import numpy as np
+rng = np.random.default_rng(1)
+np.savez(f"{sys.argv[1]}/img.npz", input=rng.standard_normal((2, 3, 224, 224), dtype=np.float32))
+ids = rng.integers(0, 30522, size=(2, 32), dtype=np.int64)
+mask = np.ones((2, 32), dtype=np.int64)
+mask[0, 20:] = 0
+np.savez(f"{sys.argv[1]}/txt.npz", input_ids=ids, attention_mask=mask)
+PYEOF
+
+# exec against ONNX Runtime.
+exec_vs_ort() {  # NAME MODEL INPUTS MAP TOL
+  $MOPT exec "$2" --inputs "$3" ${4:+--map "$4"} -o "$WORK/$1.mopt.npz" 2>/dev/null
+  $ORT_RUN run "$2" --inputs "$3" ${4:+--map "$4"} -o "$WORK/$1.ort.npz"
+  check "$1: mopt exec matches ONNX Runtime within $5" $COMPARE "$WORK/$1.ort.npz" "$WORK/$1.mopt.npz" --atol "$5" --rtol "$5"
+}
+exec_vs_ort mlp "$S/digits_mlp.op17.onnx" "$D" input=x 1e-5
+exec_vs_ort cnn "$S/digits_cnn.op13.onnx" "$D" input=x_img 1e-5
+exec_vs_ort resnet18 "$F/resnet18.onnx" "$WORK/img.npz" "" 1e-4
+exec_vs_ort bert "$F/bert.onnx" "$WORK/txt.npz" "" 1e-4
+
+# eval: the accuracies samples/make_samples.py measured in PyTorch.
+for m in mlp cnn; do
+  want=$(node -e "console.log(require('$S/samples.json').models['digits_$m'].test_accuracy)")
+  map=input=x
+  [ $m = cnn ] && map=input=x_img
+  got=$($MOPT eval "$S/digits_$m.op13.onnx" --data "$D" --labels y --map $map --runs 5 --json |
+        node -e "console.log(JSON.parse(require('fs').readFileSync(0)).accuracy.toFixed(4))")
+  check "eval $m: accuracy $got equals PyTorch's $want" test "$got" = "$(printf '%.4f' "$want")"
+done
+
+# compare: identical models, a folded model, per-node search, TorchScript vs ONNX.
+check "compare a model with itself: zero error" bash -c "$MOPT compare $S/digits_cnn.op13.onnx $S/digits_cnn.op17.onnx --inputs $D --map input=x_img --json |
+  node -e 'const r=JSON.parse(require(\"fs\").readFileSync(0)); process.exit(r.outputs[0].max_abs===0 && r.outputs[0].top1_agreement===1 ? 0 : 1)'"
+$MOPT run -p 'fold-bn-into-conv,dce' "$S/digits_cnn.op13.onnx" -o "$WORK/folded.onnx" 2>/dev/null
+check "compare with the BN-folded CNN: same top-1, tiny error" bash -c "$MOPT compare $S/digits_cnn.op13.onnx $WORK/folded.onnx --inputs $D --map input=x_img --json |
+  node -e 'const r=JSON.parse(require(\"fs\").readFileSync(0)).outputs[0]; process.exit(r.top1_agreement===1 && r.max_abs<1e-4 && r.cosine>0.999999 ? 0 : 1)'"
+check "compare --per-node finds no divergence between a model and its opset-17 copy" bash -c \
+  "$MOPT compare $S/digits_mlp.op13.onnx $S/digits_mlp.op17.onnx --random 4 --per-node | grep -q 'no divergence'"
+check "compare --per-node names the folded Conv as the first divergence" bash -c \
+  "$MOPT compare $S/digits_cnn.op13.onnx $WORK/folded.onnx --inputs $D --map input=x_img --per-node | grep -q \"first divergence: '/0/Conv_output_0'\""
+
+# infer-shapes types every value of resnet18; fold-constants keeps BERT's outputs.
+check "infer-shapes leaves no value untyped in resnet18" bash -c \
+  "$MOPT run -p infer-shapes $F/resnet18.onnx -o $WORK/r.onnx 2>&1 | grep -q 'values-typed 49' && ! $MOPT print $WORK/r.onnx | grep -v '^  init' | grep -q ': ?'"
+$MOPT run -p 'infer-shapes,fold-constants,dce' "$F/bert.onnx" -o "$WORK/bert_folded.onnx" 2>"$WORK/fold.log"
+check "fold-constants folded nodes in BERT" grep -q 'nodes-folded' "$WORK/fold.log"
+exec_vs_ort bert_folded "$WORK/bert_folded.onnx" "$WORK/txt.npz" "" 1e-4
+$ORT_RUN run "$WORK/bert_folded.onnx" --inputs "$WORK/txt.npz" -o "$WORK/bf.npz"
+check "folded BERT matches the original in ONNX Runtime" $COMPARE "$WORK/bert.ort.npz" "$WORK/bf.npz" --atol 1e-4 --rtol 1e-4
+
+expect_error "exec with a missing input array" 2 "no array for input 'input' (arrays: x, x_img, y; use --map input=ARRAY)" \
+  "$WORK/o.npz" $MOPT exec "$S/digits_cnn.op13.onnx" --inputs "$D" -o "$WORK/o.npz"
+expect_error "exec with the wrong shape" 2 "input 'input' must have shape \[N,1,8,8\], got \[450,64\]" "$WORK/o.npz" \
+  $MOPT exec "$S/digits_cnn.op13.onnx" --inputs "$D" --map input=x -o "$WORK/o.npz"
+finish
