@@ -3,7 +3,9 @@
 // after their last use. Also the plugin's entry point.
 #include "exec/Backend.h"
 
+#include "exec/Fusion.h"
 #include "exec/Runtime.h"
+#include "frontend/onnx/Onnx.h"
 #include "frontend/torchscript/TorchScriptImpl.h"
 #include "ir/TensorUtil.h"
 #include "passes/common/Constants.h"
@@ -297,6 +299,7 @@ const std::map<std::pair<std::string, std::string>, KernelFn>& kernelTable() {
     addTensorKernels(list);
     addNNKernels(list);
     addQuantKernels(list);
+    addFusedKernels(list);
     std::map<std::pair<std::string, std::string>, KernelFn> t;
     for (const auto& e : list)
       t[{e.domain, e.op}] = e.fn;
@@ -389,6 +392,9 @@ std::vector<std::string> missingKernels(const Model& model) {
 }
 
 struct AtenExecutor::Impl {
+  // The executor's own copy: fusion rewrites it, the caller's model is never touched. With
+  // capture (per-node comparison) the copy stays unfused so every intermediate keeps its name.
+  Model owned;
   const Model& model;
   ExecOptions opts;
   std::unordered_map<const Graph*, GraphPlan> plans;
@@ -397,7 +403,7 @@ struct AtenExecutor::Impl {
   bool capture_all = false;
   std::map<std::string, OpProfile> profile;
 
-  Impl(const Model& m, ExecOptions o) : model(m), opts(std::move(o)) {
+  Impl(const Model& m, ExecOptions o) : owned(cloneModel(m)), model(owned), opts(std::move(o)) {
     for (const auto& c : opts.capture) {
       if (c == "*") capture_all = true;
       capture.insert(c);
@@ -406,7 +412,8 @@ struct AtenExecutor::Impl {
     if (!missing.empty())
       failInput("{}: mopt cannot execute operator(s) {}",
                 m.source_path.empty() ? "model" : m.source_path, fmt::join(missing, ", "));
-    forEachGraph(*m.graph, [this](const Graph& g) { plan(g); });
+    if (opts.capture.empty()) fuseForExecution(owned);
+    forEachGraph(*owned.graph, [this](const Graph& g) { plan(g); });
   }
 
   int64_t opsetFor(const Node& n) const {

@@ -59,6 +59,7 @@ void addMathKernels(KernelList& k);    // KernelsMath.cpp: elementwise, reductio
 void addTensorKernels(KernelList& k);  // KernelsTensor.cpp: reshape/gather/scatter/slice/pad...
 void addNNKernels(KernelList& k);      // KernelsNN.cpp: conv, pool, norm, RNN, resize
 void addQuantKernels(KernelList& k);   // KernelsQuant.cpp: Q/DQ, integer matmul/conv, NBits
+void addFusedKernels(KernelList& k);   // KernelsFused.cpp: Gelu and the executor's private ops
 KernelFn findKernel(const std::string& domain, const std::string& op);
 
 // Runs a subgraph (If/Loop/Scan bodies) with the given values for its inputs; outer-scope values

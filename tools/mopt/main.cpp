@@ -25,6 +25,15 @@ std::optional<ExternalDataMode> externalDataFlag(const std::string& value) {
   return mode;
 }
 
+// How to read TorchScript inputs: explicit shapes, else the arrays of a sample .npz.
+LoadOptions loadOptions(const std::vector<std::string>& shapes, const std::string& sample) {
+  LoadOptions o;
+  for (const auto& s : shapes)
+    o.torchscript.inputs.push_back(parseInputSpec(s));
+  if (o.torchscript.inputs.empty()) o.sample_npz = sample;
+  return o;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,6 +99,8 @@ int main(int argc, char** argv) {
   execc->add_option("-o,--output", exec_out, ".npz to write the outputs to")->required();
   execc->add_option("--map", exec_map, "INPUT=ARRAY,...: feed an array under another name");
   execc->add_option("--threads", exec_threads, "intra-op threads (default 1)");
+  std::vector<std::string> exec_shapes;
+  execc->add_option("--input-shape", exec_shapes, "TorchScript inputs: NAME[:dtype]=d0,d1,...");
 
   // compare
   std::string cmp_a, cmp_b, cmp_inputs, cmp_map;
@@ -130,6 +141,8 @@ int main(int argc, char** argv) {
   evalc->add_option("--threads", eval_opts.threads, "intra-op threads (default 1)");
   evalc->add_flag("--json", eval_json, "machine-readable output");
   evalc->add_flag("--profile", eval_opts.profile, "time per op type during the latency runs");
+  std::vector<std::string> eval_shapes;
+  evalc->add_option("--input-shape", eval_shapes, "TorchScript inputs: NAME[:dtype]=d0,d1,...");
 
   // passes
   bool passes_json = false, passes_md = false;
@@ -192,7 +205,7 @@ int main(int argc, char** argv) {
                 : fmt::format(", {} bytes in {}", r.saved.external_bytes, r.saved.data_file));
       }
     } else if (*execc) {
-      Model m = loadModel(exec_model);
+      Model m = loadModel(exec_model, loadOptions(exec_shapes, exec_inputs));
       FeedOptions fo;
       fo.npz = exec_inputs;
       fo.map = parseMap(exec_map);
@@ -204,7 +217,8 @@ int main(int argc, char** argv) {
         std::cerr << fmt::format("{}: {}{}\n", name, dtypeName(t.dtype()),
                                  shapeToString(shapeOf(t.dims())));
     } else if (*cmpc) {
-      Model a = loadModel(cmp_a), b = loadModel(cmp_b);
+      Model a = loadModel(cmp_a, loadOptions(cmp_shapes, cmp_inputs));
+      Model b = loadModel(cmp_b, loadOptions(cmp_shapes, cmp_inputs));
       FeedOptions fo;
       fo.npz = cmp_inputs;
       fo.map = parseMap(cmp_map);
@@ -217,7 +231,7 @@ int main(int argc, char** argv) {
           compareModels(a, b, makeFeeds(a, fo), cmp_per_node, cmp_threshold, cmp_threads);
       std::cout << (cmp_json ? compareJson(r) + "\n" : compareText(r));
     } else if (*evalc) {
-      Model m = loadModel(eval_model);
+      Model m = loadModel(eval_model, loadOptions(eval_shapes, ""));
       NamedTensors data = loadNpz(eval_data);
       for (const auto& [input, array] : parseMap(eval_map)) {
         bool found = false;

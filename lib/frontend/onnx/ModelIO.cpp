@@ -102,6 +102,15 @@ OnnxSaveResult saveOnnx(const Model& m, const std::string& path, const OnnxSaveO
   return result;
 }
 
+Model cloneModel(const Model& m) {
+  PModel p = exportOnnx(m, nullptr);
+  ExternalDataResolver ext(m.source_path, "");
+  Model c = importOnnx(p, m.source_path.empty() ? "model" : m.source_path, ext);
+  c.source_path = m.source_path;
+  c.source_external_data = m.source_external_data;
+  return c;
+}
+
 std::string serializeOnnx(const Model& m) {
   return serializeModel(exportOnnx(m, nullptr)).flatten();
 }

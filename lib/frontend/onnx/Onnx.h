@@ -54,6 +54,10 @@ std::string serializeOnnx(const Model& m);
 // A bare TensorProto file (the ONNX test suite's input_N.pb / output_N.pb).
 Tensor loadTensorProto(const std::string& path);
 
+// A deep copy of the graph structure sharing the (immutable) tensor bytes: cheap even for big
+// models. Used where a transformation must not touch the caller's model.
+Model cloneModel(const Model& m);
+
 // Runs ONNX's shape inference (with data propagation) and fills in value types the model does
 // not state; symbolic dims the model has are kept. Values without a result stay as they were.
 struct ShapeInferenceResult {
