@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 
@@ -76,7 +78,10 @@ Model loadModel(const std::string& path, const LoadOptions& opts) {
 OnnxSaveResult saveModel(const Model& m, const std::string& path, const SaveOptions& opts) {
   if (outputFormat(path, opts.to) == ModelFormat::TorchScript) {
     saveTorchScript(m, path, opts.torchscript);
-    return {};
+    OnnxSaveResult r;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) r.model_bytes = static_cast<uint64_t>(st.st_size);
+    return r;
   }
   return saveOnnx(m, path, opts.onnx);
 }

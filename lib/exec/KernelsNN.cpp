@@ -35,7 +35,7 @@ Ints alongAxis(int64_t rank, int64_t axis, int64_t n) {
   return s;
 }
 
-std::vector<int64_t> spatialDims(const at::Tensor& x) {
+Ints spatialDims(const at::Tensor& x) {
   Ints d(static_cast<size_t>(std::max<int64_t>(x.dim() - 2, 0)));
   std::iota(d.begin(), d.end(), 2);
   return d;
@@ -216,6 +216,7 @@ struct Pool {
 // With ceil_mode a last window that would start in the end padding is dropped (PyTorch's rule,
 // which ONNX Runtime and the ONNX reference follow).
 Pool poolGeometry(const KernelContext& ctx, const at::Tensor& x, Ints kernel) {
+  if (kernel.empty()) ctx.fail("kernel_shape is required");
   Pool p;
   p.win = window(ctx, x, std::move(kernel));
   p.ceil = ctx.attrInt("ceil_mode", 0) != 0;
@@ -366,8 +367,8 @@ void opMaxPool(KernelContext& ctx) {
       two_d ? at::max_pool2d_with_indices(l.x, l.kernel, l.strides, l.pads, l.dilations, ceil)
             : at::max_pool3d_with_indices(l.x, l.kernel, l.strides, l.pads, l.dilations, ceil);
   ctx.setOutput(0, unlift(y, p).to(in.scalar_type()), ctx.inputType(0));
-  ctx.setOutput(1, onnxPoolIndices(unlift(idx, p), p, !direct, ctx.attrInt("storage_order", 0)),
-                DType::I64);
+  bool column_major = ctx.attrInt("storage_order", 0) != 0;
+  ctx.setOutput(1, onnxPoolIndices(unlift(idx, p), p, !direct, column_major), DType::I64);
 }
 
 void opLpPool(KernelContext& ctx) {
@@ -398,8 +399,9 @@ void opGlobalAveragePool(KernelContext& ctx) {
 }
 
 void opGlobalMaxPool(KernelContext& ctx) {
-  const at::Tensor& x = ctx.input(0);
-  ctx.setOutput(0, at::amax(x, spatialDims(x), true), ctx.inputType(0));
+  at::Tensor x = widen(ctx.input(0));
+  ctx.setOutput(0, at::amax(x, spatialDims(x), true).to(ctx.input(0).scalar_type()),
+                ctx.inputType(0));
 }
 
 void opGlobalLpPool(KernelContext& ctx) {
@@ -417,6 +419,7 @@ void opMaxUnpool(KernelContext& ctx) {
   at::Tensor idx = ctx.input(1).to(at::kLong).reshape({-1});
   Ints kernel = ctx.attrInts("kernel_shape");
   size_t n = kernel.size();
+  if (n == 0) ctx.fail("kernel_shape is required");
   if (x.dim() != static_cast<int64_t>(n) + 2)
     ctx.fail("the input has rank {}, expected {} for a {}-D kernel", x.dim(), n + 2, n);
   Ints strides = intsOr(ctx, "strides", n, 1), pads = intsOr(ctx, "pads", 2 * n, 0);
@@ -797,44 +800,45 @@ struct ResizeMode {
   Interp interp = Interp::Nearest;
   Coord coord = Coord::HalfPixel;
   Rounding rounding = Rounding::PreferFloor;
-  double cubic_a = -0.75;
+  float cubic_a = -0.75;
   bool exclude_outside = false;
   bool antialias = false;
-  double extrapolation = 0;
+  float extrapolation = 0;
 };
 
-double cubicWeight(double t, double a) {
+float cubicWeight(float t, float a) {
   t = std::abs(t);
   if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
   if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
   return 0;
 }
 
-// Input position of output index x along one axis, following the ONNX reference: `length` is
-// scale * input length (not rounded).
-double originalCoordinate(const ResizeMode& m, double x, double scale, int64_t in, int64_t out,
-                          double roi_start, double roi_end) {
-  double length = scale * static_cast<double>(in);
+// Input position of output index x along one axis. As in ONNX Runtime the arithmetic is in float
+// (it decides ties of nearest rounding); as in the ONNX reference and its tests, `length` is
+// scale * input length, not rounded.
+float originalCoordinate(const ResizeMode& m, float x, float scale, int64_t in, int64_t out,
+                         float roi_start, float roi_end) {
+  float length = scale * static_cast<float>(in);
   switch (m.coord) {
     case Coord::HalfPixel:
-      return (x + 0.5) / scale - 0.5;
+      return (x + 0.5f) / scale - 0.5f;
     case Coord::HalfPixelSymmetric: {
-      double adjustment = static_cast<double>(out) / length;
-      double center = static_cast<double>(in) / 2;
-      return center * (1 - adjustment) + (x + 0.5) / scale - 0.5;
+      float adjustment = static_cast<float>(out) / length;
+      float center = static_cast<float>(in) / 2;
+      return static_cast<float>(center * (1 - adjustment) + (x + 0.5) / scale - 0.5);
     }
     case Coord::PytorchHalfPixel:
-      return out > 1 ? (x + 0.5) / scale - 0.5 : 0;
+      return out > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
     case Coord::AlignCorners:
-      return length == 1 ? 0 : x * static_cast<double>(in - 1) / (length - 1);
+      return length == 1 ? 0 : x * static_cast<float>(in - 1) / (length - 1);
     case Coord::Asymmetric:
       return x / scale;
     case Coord::TfHalfPixelForNN:
-      return (x + 0.5) / scale;
+      return (x + 0.5f) / scale;
     case Coord::TfCropAndResize: {
-      double span = (roi_end - roi_start) * static_cast<double>(in - 1);
-      return length > 1 ? roi_start * static_cast<double>(in - 1) + x * span / (length - 1)
-                        : 0.5 * (roi_start + roi_end) * static_cast<double>(in - 1);
+      float span = (roi_end - roi_start) * static_cast<float>(in - 1);
+      return length > 1 ? roi_start * static_cast<float>(in - 1) + x * span / (length - 1)
+                        : 0.5f * (roi_start + roi_end) * static_cast<float>(in - 1);
     }
   }
   return x;
@@ -842,37 +846,37 @@ double originalCoordinate(const ResizeMode& m, double x, double scale, int64_t i
 
 // Resamples `x` along one axis: every output element is a weighted sum of a few input elements
 // (taps), gathered with index_select. Nearest is one tap of weight one.
-at::Tensor resampleAxis(const at::Tensor& x, int64_t axis, int64_t out, double scale,
-                        double roi_start, double roi_end, const ResizeMode& m) {
+at::Tensor resampleAxis(const at::Tensor& x, int64_t axis, int64_t out, float scale,
+                        float roi_start, float roi_end, const ResizeMode& m) {
   int64_t in = x.size(axis);
   std::vector<std::vector<int64_t>> index;
-  std::vector<std::vector<double>> weight;
+  std::vector<std::vector<float>> weight;
   std::vector<int64_t> outside;
   // Linear and cubic filters reach 1 and 2 input steps; antialiasing stretches them by 1/scale.
-  double support = m.interp == Interp::Cubic ? 2 : 1;
-  double stretch = m.antialias && m.interp != Interp::Nearest ? std::min(scale, 1.0) : 1.0;
+  float support = m.interp == Interp::Cubic ? 2 : 1;
+  float stretch = m.antialias && m.interp != Interp::Nearest ? std::min(scale, 1.0f) : 1.0f;
   int64_t first = static_cast<int64_t>(std::floor(-support / stretch)) + 1;
   int64_t taps = m.interp == Interp::Nearest ? 1 : 2 - 2 * first;
   index.assign(static_cast<size_t>(taps), std::vector<int64_t>(static_cast<size_t>(out)));
-  weight.assign(static_cast<size_t>(taps), std::vector<double>(static_cast<size_t>(out), 0.0));
+  weight.assign(static_cast<size_t>(taps), std::vector<float>(static_cast<size_t>(out), 0.0));
   for (int64_t o = 0; o < out; ++o) {
     size_t oi = static_cast<size_t>(o);
-    double xo = originalCoordinate(m, static_cast<double>(o), scale, in, out, roi_start, roi_end);
-    if (m.coord == Coord::TfCropAndResize && (xo < 0 || xo > static_cast<double>(in - 1))) {
+    float xo = originalCoordinate(m, static_cast<float>(o), scale, in, out, roi_start, roi_end);
+    if (m.coord == Coord::TfCropAndResize && (xo < 0 || xo > static_cast<float>(in - 1))) {
       outside.push_back(o);
       continue;
     }
     // The left neighbour is the one strictly below xo: on integers the ratio is 1, not 0.
-    double fl = std::floor(xo);
+    float fl = std::floor(xo);
     bool integral = fl == xo;
     int64_t base = static_cast<int64_t>(fl) - (integral ? 1 : 0);
-    double ratio = xo - static_cast<double>(base);
+    float ratio = xo - static_cast<float>(base);
     if (m.interp == Interp::Nearest) {
       int64_t pick = static_cast<int64_t>(fl);
       if (!integral) {
-        double r = xo - fl;
-        bool up = m.rounding == Rounding::PreferFloor  ? r > 0.5
-                  : m.rounding == Rounding::PreferCeil ? r >= 0.5
+        float r = xo - fl;
+        bool up = m.rounding == Rounding::PreferFloor  ? r > 0.5f
+                  : m.rounding == Rounding::PreferCeil ? r >= 0.5f
                                                        : m.rounding == Rounding::Ceil;
         pick += up ? 1 : 0;
       }
@@ -880,19 +884,19 @@ at::Tensor resampleAxis(const at::Tensor& x, int64_t axis, int64_t out, double s
       weight[0][oi] = 1;
       continue;
     }
-    double sum = 0;
+    float sum = 0;
     for (int64_t k = 0; k < taps; ++k) {
       int64_t i = first + k;
-      double t = (static_cast<double>(i) - ratio) * stretch;
-      double w =
-          m.interp == Interp::Cubic ? cubicWeight(t, m.cubic_a) : std::max(0.0, 1 - std::abs(t));
+      float t = (static_cast<float>(i) - ratio) * stretch;
+      float w =
+          m.interp == Interp::Cubic ? cubicWeight(t, m.cubic_a) : std::max(0.0f, 1 - std::abs(t));
       int64_t src = base + i;
       if (m.exclude_outside && (src < 0 || src >= in)) w = 0;
       index[static_cast<size_t>(k)][oi] = std::clamp<int64_t>(src, 0, in - 1);
       weight[static_cast<size_t>(k)][oi] = w;
       sum += w;
     }
-    if ((m.exclude_outside || stretch != 1.0) && sum != 0)
+    if ((m.exclude_outside || stretch != 1.0f) && sum != 0)
       for (int64_t k = 0; k < taps; ++k)
         weight[static_cast<size_t>(k)][oi] /= sum;
   }
@@ -905,7 +909,7 @@ at::Tensor resampleAxis(const at::Tensor& x, int64_t axis, int64_t out, double s
       break;
     }
     at::Tensor w =
-        at::tensor(weight[static_cast<size_t>(k)], at::kDouble).to(x.scalar_type()).view(wshape);
+        at::tensor(weight[static_cast<size_t>(k)], at::kFloat).to(x.scalar_type()).view(wshape);
     y = k == 0 ? g * w : y.add_(g * w);
   }
   if (!outside.empty()) {
@@ -989,14 +993,14 @@ std::pair<double, double> integerRange(DType t) {
   }
 }
 
-std::vector<double> floatValues(const at::Tensor& t) {
-  at::Tensor d = t.to(at::kDouble).contiguous();
-  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+std::vector<float> floatValues(const at::Tensor& t) {
+  at::Tensor d = t.to(at::kFloat).contiguous();
+  return std::vector<float>(d.data_ptr<float>(), d.data_ptr<float>() + d.numel());
 }
 
 // Shared by Resize (10-18) and Upsample (7-9). `scales` and `sizes` list the resized axes only.
-void resize(KernelContext& ctx, const ResizeMode& m, std::vector<double> scales, Ints sizes,
-            std::vector<double> roi, Ints axes) {
+void resize(KernelContext& ctx, const ResizeMode& m, std::vector<float> scales, Ints sizes,
+            std::vector<float> roi, Ints axes) {
   const at::Tensor& in = ctx.input(0);
   int64_t rank = in.dim();
   if (axes.empty()) {
@@ -1012,18 +1016,18 @@ void resize(KernelContext& ctx, const ResizeMode& m, std::vector<double> scales,
     std::string policy = ctx.attrString("keep_aspect_ratio_policy", "stretch");
     if (policy == "stretch") {
       for (size_t i = 0; i < n; ++i)
-        scales[i] = static_cast<double>(sizes[i]) / static_cast<double>(in.size(axes[i]));
+        scales[i] = static_cast<float>(sizes[i]) / static_cast<float>(in.size(axes[i]));
     } else if (policy == "not_larger" || policy == "not_smaller") {
       // One scale for all axes; the sizes follow from it.
-      double s = policy == "not_larger" ? std::numeric_limits<double>::infinity() : 0;
+      float s = policy == "not_larger" ? std::numeric_limits<float>::infinity() : 0;
       for (size_t i = 0; i < n; ++i) {
-        double r = static_cast<double>(sizes[i]) / static_cast<double>(in.size(axes[i]));
+        float r = static_cast<float>(sizes[i]) / static_cast<float>(in.size(axes[i]));
         s = policy == "not_larger" ? std::min(s, r) : std::max(s, r);
       }
       for (size_t i = 0; i < n; ++i) {
         scales[i] = s;
         sizes[i] =
-            static_cast<int64_t>(std::floor(s * static_cast<double>(in.size(axes[i])) + 0.5));
+            static_cast<int64_t>(std::floor(s * static_cast<float>(in.size(axes[i])) + 0.5f));
       }
     } else {
       ctx.fail("unknown keep_aspect_ratio_policy '{}'", policy);
@@ -1033,12 +1037,12 @@ void resize(KernelContext& ctx, const ResizeMode& m, std::vector<double> scales,
     for (size_t i = 0; i < n; ++i) {
       if (scales[i] <= 0) ctx.fail("scales must be positive");
       sizes.push_back(
-          static_cast<int64_t>(std::floor(scales[i] * static_cast<double>(in.size(axes[i])))));
+          static_cast<int64_t>(std::floor(scales[i] * static_cast<float>(in.size(axes[i])))));
     }
   }
   if (m.coord == Coord::TfCropAndResize) {
     if (roi.size() == 2 * static_cast<size_t>(rank) && n != static_cast<size_t>(rank)) {
-      std::vector<double> sub;
+      std::vector<float> sub;
       for (size_t half = 0; half < 2; ++half)
         for (int64_t a : axes)
           sub.push_back(roi[half * static_cast<size_t>(rank) + static_cast<size_t>(a)]);
@@ -1046,12 +1050,13 @@ void resize(KernelContext& ctx, const ResizeMode& m, std::vector<double> scales,
     }
     if (roi.size() != 2 * n) ctx.fail("roi has {} entries, expected {}", roi.size(), 2 * n);
   }
-  // Interpolation runs in floating point; integer results are rounded and saturated.
+  // Interpolation runs in floating point; integer results are saturated and truncated (as in
+  // ONNX Runtime and the ONNX reference).
   bool integral = !at::isFloatingType(in.scalar_type());
   at::Tensor x = m.interp == Interp::Nearest ? in : integral ? in.to(at::kFloat) : widen(in);
   for (size_t i = 0; i < n; ++i) {
     int64_t a = axes[i];
-    bool identity = sizes[i] == x.size(a) && scales[i] == 1.0 && m.coord != Coord::TfCropAndResize;
+    bool identity = sizes[i] == x.size(a) && scales[i] == 1.0f && m.coord != Coord::TfCropAndResize;
     if (identity) continue;
     x = resampleAxis(x, a, sizes[i], scales[i], roi.empty() ? 0 : roi[i],
                      roi.empty() ? 1 : roi[i + n], m);
@@ -1059,7 +1064,7 @@ void resize(KernelContext& ctx, const ResizeMode& m, std::vector<double> scales,
   if (x.scalar_type() != in.scalar_type()) {
     if (integral) {
       auto [lo, hi] = integerRange(ctx.inputType(0));
-      x = at::clamp(at::round(x), lo, hi);
+      x = at::clamp(x, lo, hi);
     }
     x = x.to(in.scalar_type());
   }
@@ -1071,7 +1076,7 @@ void opResize(KernelContext& ctx) {
     resize(ctx, resizeMode(ctx, true), floatValues(ctx.input(1)), {}, {}, {});
     return;
   }
-  std::vector<double> scales, roi;
+  std::vector<float> scales, roi;
   Ints sizes;
   if (given(ctx, 3)) sizes = ctx.inputInts(3);
   if (sizes.empty()) {
@@ -1083,7 +1088,7 @@ void opResize(KernelContext& ctx) {
 }
 
 void opUpsample(KernelContext& ctx) {
-  std::vector<double> scales;
+  std::vector<float> scales;
   if (ctx.opset() >= 9) {
     scales = floatValues(ctx.input(1));
   } else {

@@ -63,9 +63,10 @@ void opQuantizeLinear(KernelContext& ctx) {
     qtype = *t;
   }
   auto [lo, hi] = quantRange(ctx, qtype);
-  at::Tensor q = at::round(x.to(at::kFloat) / quantParam(ctx, ctx.input(1).to(at::kFloat), x));
+  at::Tensor q = at::div(x.to(at::kFloat), quantParam(ctx, ctx.input(1).to(at::kFloat), x));
+  q.round_();
   if (ctx.hasInput(2)) q.add_(quantParam(ctx, ctx.input(2).to(at::kFloat), x));
-  ctx.setOutput(0, at::clamp(q, lo, hi).to(atenType(qtype)), qtype);
+  ctx.setOutput(0, q.clamp_(lo, hi).to(atenType(qtype)), qtype);
 }
 
 // (x - zero_point) * scale, computed in float (exact for the quantized types) and returned in
@@ -91,7 +92,7 @@ void opDynamicQuantizeLinear(KernelContext& ctx) {
   // An all-zero input has no range; any scale represents it, ONNX Runtime picks 1.
   float scale = hi == lo ? 1.0f : (hi - lo) / 255.0f;
   float zp = std::nearbyint(std::clamp(0.0f - lo / scale, 0.0f, 255.0f));
-  at::Tensor y = at::clamp(at::round(x / scale) + zp, 0, 255).to(at::kByte);
+  at::Tensor y = at::div(x, scale).round_().add_(zp).clamp_(0, 255).to(at::kByte);
   ctx.setOutput(0, y, DType::U8);
   ctx.setOutput(1, at::scalar_tensor(scale, at::kFloat), DType::F32);
   ctx.setOutput(2, at::scalar_tensor(static_cast<int64_t>(zp), at::kByte), DType::U8);
@@ -168,9 +169,9 @@ void requantize(KernelContext& ctx, const at::Tensor& acc, const at::Tensor& mul
                 size_t y_zp_index) {
   DType qtype = ctx.hasInput(y_zp_index) ? ctx.inputType(y_zp_index) : DType::U8;
   auto [lo, hi] = quantRange(ctx, qtype);
-  at::Tensor y = at::round(acc.to(at::kFloat) * multiplier);
+  at::Tensor y = at::mul(acc.to(at::kFloat), multiplier).round_();
   if (ctx.hasInput(y_zp_index)) y.add_(ctx.input(y_zp_index).to(at::kFloat));
-  ctx.setOutput(0, at::clamp(y, lo, hi).to(atenType(qtype)), qtype);
+  ctx.setOutput(0, y.clamp_(lo, hi).to(atenType(qtype)), qtype);
 }
 
 // A scale in float, a 1-D per-row/per-channel one reshaped to broadcast.

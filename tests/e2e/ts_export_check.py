@@ -79,11 +79,15 @@ def make_models(out):
     def init(name, arr):
         return numpy_helper.from_array(np.asarray(arr), name)
 
-    def save(name, nodes, inputs, outputs, inits=(), feeds=None, opset=17, ms=False):
-        ins = [h.make_tensor_value_info(n, TP.FLOAT if a.dtype == np.float32 else
-                                        onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[a.dtype],
-                                        [("N" if i == 0 and dyn else d) for i, d in enumerate(a.shape)])
-               for n, a, dyn in inputs]
+    def i64(*values):
+        return np.array(values, dtype=np.int64)
+
+    def save(name, nodes, inputs, outputs, inits=(), opset=17, ms=False):
+        """inputs: (name, sample array, dynamic batch?); the samples become NAME.npz."""
+        ins = []
+        for n, a, dynamic in inputs:
+            dims = ["N" if i == 0 and dynamic else d for i, d in enumerate(a.shape)]
+            ins.append(h.make_tensor_value_info(n, onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[a.dtype], dims))
         # Output types left UNDEFINED are filled in by ONNX shape inference (ORT needs them).
         outs = [h.make_tensor_value_info(n, t, None) if t else onnx.ValueInfoProto(name=n)
                 for n, t in outputs]
@@ -100,9 +104,8 @@ def make_models(out):
     x = f32(2, 3, 4, 5)
 
     # Elementwise ops and broadcasting.
-    pos = h.make_node("Abs", ["x"], ["ax"])
     nodes = [
-        pos,
+        h.make_node("Abs", ["x"], ["ax"]),
         h.make_node("Sigmoid", ["x"], ["sig"]),
         h.make_node("Tanh", ["x"], ["tanh"]),
         h.make_node("LeakyRelu", ["x"], ["lrelu"], alpha=0.1),
@@ -145,7 +148,6 @@ def make_models(out):
           init("lo", np.float32(-0.5)), init("hi", np.float32(0.75))])
 
     # Shapes, indexing, reductions; the batch dimension is dynamic and flows through Shape.
-    i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
     nodes = [
         h.make_node("Shape", ["x"], ["shape"]),
         h.make_node("Gather", ["shape", "zero"], ["batch"], axis=0),
@@ -192,11 +194,9 @@ def make_models(out):
         h.make_node("Equal", ["argmax", "one"], ["eq"]),
         h.make_node("Not", ["eq"], ["not"]),
         h.make_node("Cast", ["not"], ["not_i"], to=TP.INT32),
-        h.make_node("Div", ["rsum_i", "three_i"], ["idiv"]),
         h.make_node("Cast", ["rsum"], ["rsum_i"], to=TP.INT64),
+        h.make_node("Div", ["rsum_i", "three_i"], ["idiv"]),  # integer division truncates
     ]
-    # Cast/Div consumers come after their producers in ONNX order; move the last Cast up.
-    nodes.insert(len(nodes) - 2, nodes.pop())
     outs = [o for n in nodes for o in n.output
             if o not in ("shape", "batch", "batch_1d", "flat_shape", "unsq", "batch_f", "eq", "not")]
     save("shapes", nodes, [("x", f32(2, 3, 4, 6), True), ("col", f32(3, 1), False)],
@@ -218,6 +218,24 @@ def make_models(out):
     save("softmax_op11", [h.make_node("Softmax", ["x"], ["y"], axis=1),
                           h.make_node("LogSoftmax", ["x"], ["z"], axis=2)],
          [("x", f32(2, 3, 4), True)], [("y", F), ("z", F)], opset=11)
+
+    # Old opsets: what later became inputs is still attributes.
+    nodes = [
+        h.make_node("Slice", ["x"], ["slice"], starts=[1, 0], ends=[3, -1], axes=[1, 2]),
+        h.make_node("Clip", ["x"], ["clip"], min=-0.5, max=0.5),
+        h.make_node("Pad", ["x"], ["pad"], pads=[0, 1, 0, 0, 2, 1], value=0.25),
+        h.make_node("Split", ["x"], ["s0", "s1"], axis=1, split=[1, 2]),
+        h.make_node("TopK", ["x"], ["tv", "ti"], axis=1, k=2),
+        h.make_node("Unsqueeze", ["x"], ["u"], axes=[0, 3]),
+        h.make_node("Squeeze", ["u"], ["sq"], axes=[0]),
+        h.make_node("ReduceSum", ["x"], ["rs"], axes=[1], keepdims=0),
+        h.make_node("Softmax", ["x"], ["sm"]),
+    ]
+    save("legacy_op9", nodes, [("x", f32(2, 3, 4), True)],
+         [(o, TP.INT64 if o == "ti" else F) for n in nodes for o in n.output if o != "u"], opset=9)
+    save("resize_op10", [h.make_node("Resize", ["x", "sc"], ["y"], mode="nearest")],
+         [("x", f32(1, 2, 3, 4), True)], [("y", F)],
+         [init("sc", np.array([1, 1, 2, 3], dtype=np.float32))], opset=10)
 
     # Convolution and pooling variants, normalizations, resizing.
     img = f32(2, 4, 9, 10)
@@ -247,16 +265,14 @@ def make_models(out):
                     coordinate_transformation_mode="align_corners"),
         h.make_node("DepthToSpace", ["img"], ["d2s_dcr"], blocksize=2),
         h.make_node("DepthToSpace", ["img"], ["d2s_crd"], blocksize=2, mode="CRD"),
-        h.make_node("SpaceToDepth", ["even"], ["s2d"], blocksize=2),
         h.make_node("Slice", ["img", "z2", "e2", "a23"], ["even"]),
+        h.make_node("SpaceToDepth", ["even"], ["s2d"], blocksize=2),
         h.make_node("Conv", ["seq", "w1d"], ["conv1d"], pads=[2, 1]),
         h.make_node("MaxPool", ["seq"], ["mp1d"], kernel_shape=[3]),
-        h.make_node("Gemm", ["flatg", "gw", "gb"], ["gemm"], alpha=0.5, beta=2.0, transA=1),
         h.make_node("Flatten", ["gap"], ["flatg"]),
+        h.make_node("Gemm", ["flatg", "gw", "gb"], ["gemm"], alpha=0.5, beta=2.0, transA=1),
         h.make_node("MatMul", ["seq", "mm"], ["matmul"]),
     ]
-    nodes.insert(20, nodes.pop(21))  # the Slice feeding SpaceToDepth
-    nodes.insert(24, nodes.pop(25))  # the Flatten feeding Gemm
     outs = [o for n in nodes for o in n.output if o not in ("even", "flatg")]
     save("nn", nodes, [("img", img, True), ("seq", f32(2, 4, 11), True)], [(o, F) for o in outs],
          [init("w", f32(6, 4, 3, 2, scale=0.3)), init("b", f32(6)), init("wg", f32(6, 2, 3, 3, scale=0.3)),

@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
   convert->add_option("--input-shape", conv_shapes,
                       "TorchScript inputs: NAME[:dtype]=d0,d1,... (N for symbolic)");
   convert->add_option("--inputs", conv.load.sample_npz, "TorchScript inputs from a sample .npz");
+  bool conv_dequantize = false;
+  convert->add_flag("--dequantize-weights", conv_dequantize,
+                    "TorchScript output: store quantized weights as float (bigger file)");
   convert->add_flag("--keep-batchnorm", conv.load.torchscript.keep_batchnorm,
                     "TorchScript: keep BatchNormalization instead of folding it while freezing");
 
@@ -173,6 +176,7 @@ int main(int argc, char** argv) {
             *externalDataFlag(conv_external.empty() ? "always" : conv_external);
       for (const auto& s : conv_shapes)
         conv.load.torchscript.inputs.push_back(parseInputSpec(s));
+      conv.save.torchscript.keep_quantized_weights = !conv_dequantize;
       ConvertResult r = convertModel(conv);
       std::cerr << fmt::format(
           "wrote {} ({} bytes{}) in {:.2f}s load + {:.2f}s save\n", conv.output,

@@ -73,7 +73,9 @@ std::string floatLit(double v) {
   return s;
 }
 
-std::string boolLit(bool b) { return b ? "True" : "False"; }
+std::string boolLit(bool b) {
+  return b ? "True" : "False";
+}
 
 std::string intList(const std::vector<int64_t>& v) {
   std::string s = "[";
@@ -99,7 +101,12 @@ std::string call(std::string_view fn, const Args&... args) {
   return s + ')';
 }
 
-std::string dtypeExpr(DType t) { return std::string("torch.") + findDType(t)->name; }
+std::string dtypeExpr(DType t) {
+  const DTypeEntry* e = findDType(t);
+  // Every dtype reaching here passed a findDType check where it entered (input, constant, Cast).
+  if (!e) fail(ErrorKind::Internal, "TorchScript export: no torch dtype for {}", dtypeName(t));
+  return std::string("torch.") + e->name;
+}
 
 // One element of a numeric tensor as a TorchScript literal of the tensor's kind.
 std::string elementLit(const Tensor& t, int64_t i) {
@@ -119,7 +126,8 @@ std::string nestedLit(const Tensor& t, size_t dim, int64_t& next) {
 // torch.tensor(...) rebuilding a small constant exactly (integers as they are, floats through
 // their shortest round-trip text).
 std::string tensorLit(const Tensor& t) {
-  if (t.numel() == 0) return call("torch.zeros", intList(t.dims()), "dtype=" + dtypeExpr(t.dtype()));
+  if (t.numel() == 0)
+    return call("torch.zeros", intList(t.dims()), "dtype=" + dtypeExpr(t.dtype()));
   int64_t next = 0;
   return call("torch.tensor", nestedLit(t, 0, next), "dtype=" + dtypeExpr(t.dtype()));
 }
@@ -138,7 +146,9 @@ at::Tensor toAten(const Tensor& t) {
   return out;
 }
 
-bool startsWithDigit(const std::string& s) { return !s.empty() && s[0] >= '0' && s[0] <= '9'; }
+bool startsWithDigit(const std::string& s) {
+  return !s.empty() && s[0] >= '0' && s[0] <= '9';
+}
 
 // A Python identifier from an ONNX name: runs of other characters become one '_'.
 std::string sanitize(std::string_view name) {
@@ -155,17 +165,16 @@ std::string sanitize(std::string_view name) {
   return s;
 }
 
-// Names a local must not take: keywords and every global the generated code refers to.
+// Names a local must not take: Python keywords, and the globals forward() refers to (a local
+// named `torch` or `int` would shadow them).
 const std::unordered_set<std::string>& reservedNames() {
   static const std::unordered_set<std::string> names = {
-      "False", "None",  "True",    "and",   "as",       "assert", "async",  "await",  "break",
-      "class", "continue", "def",  "del",   "elif",     "else",   "except", "finally", "for",
-      "from",  "global", "if",     "import", "in",      "is",     "lambda", "nonlocal", "not",
-      "or",    "pass",   "raise",  "return", "try",     "while",  "with",   "yield",  "self",
-      "torch", "float",  "int",    "bool",  "str",      "len",    "range",  "max",    "min",
-      "list",  "tuple",  "print",  "List",  "Tuple",    "Tensor", "Optional", "inf",  "nan",
-      "math",  "ops",    "out",    "annotate", "isinstance", "getattr", "hasattr", "sum", "abs",
-      "round", "all",    "any",    "zip",   "enumerate", "sorted", "divmod"};
+      "False", "None",     "True",     "and",    "as",   "assert", "async",  "await",    "break",
+      "class", "continue", "def",      "del",    "elif", "else",   "except", "finally",  "for",
+      "from",  "global",   "if",       "import", "in",   "is",     "lambda", "nonlocal", "not",
+      "or",    "pass",     "raise",    "return", "try",  "while",  "with",   "yield",    "self",
+      "torch", "float",    "int",      "bool",   "len",  "range",  "max",    "min",      "List",
+      "Tuple", "Tensor",   "Optional", "inf",    "nan"};
   return names;
 }
 
@@ -395,6 +404,9 @@ class ScriptWriter {
   // The slot of an input value; initializers and Constant outputs get theirs on first use.
   // `user` (may be null: a graph output) is the node named in error messages.
   const Slot& slot(const Value* v, const Node* user);
+  // The dtype and rank of a value without binding it: asking about a constant that ends up
+  // written as a literal must not register it as a weight.
+  Slot peek(const Value* v) const;
   void bind(const Value* v, std::string expr, DType dtype, int rank);
   bool isLive(const Value* v) const { return v && (v->isGraphOutput() || live_values_.count(v)); }
   std::string local(std::string_view hint);
@@ -438,8 +450,11 @@ class NodeCtx {
   bool has(size_t i) const { return n_.input(i) != nullptr; }
   size_t numInputs() const { return n_.numInputs(); }
   std::string in(size_t i) { return slotOf(i).expr; }
-  DType dtype(size_t i) { return slotOf(i).dtype; }
-  int rank(size_t i) { return has(i) ? slotOf(i).rank : -1; }
+  DType dtype(size_t i) {
+    if (!has(i)) fail("input {} is missing", i);
+    return w_.peek(n_.input(i)).dtype;
+  }
+  int rank(size_t i) const { return has(i) ? w_.peek(n_.input(i)).rank : -1; }
   std::optional<Tensor> constant(size_t i) const {
     return has(i) ? constantValue(n_.input(i)) : std::nullopt;
   }
@@ -476,6 +491,15 @@ class NodeCtx {
     int r = static_cast<int>(t->dims().size());
     if (r > 0 && (other_rank < 0 || other_rank < r)) return std::nullopt;
     return elementLit(*t, 0);
+  }
+
+  // True when input i is a constant whose every element is 0 (a zero point that changes nothing).
+  bool isZero(size_t i) const {
+    auto t = constant(i);
+    if (!t || !isNumeric(t->dtype())) return false;
+    for (int64_t k = 0; k < t->numel(); ++k)
+      if (elementAsDouble(*t, k) != 0.0) return false;
+    return true;
   }
 
   int64_t attrInt(std::string_view name, int64_t fallback) const {
@@ -601,6 +625,17 @@ const Slot& ScriptWriter::bindConstant(const Value* v, const Tensor& t, const No
   return slots_[v];
 }
 
+Slot ScriptWriter::peek(const Value* v) const {
+  if (auto it = slots_.find(v); it != slots_.end()) return it->second;
+  std::optional<Tensor> t;
+  if (v->isInitializer())
+    t = v->initializer();
+  else if (const Node* p = v->producer(); p && p->is("Constant"))
+    t = constantNodeValue(*p);
+  if (t) return Slot{{}, t->dtype(), static_cast<int>(t->dims().size())};
+  return Slot{};
+}
+
 const Slot& ScriptWriter::slot(const Value* v, const Node* user) {
   auto it = slots_.find(v);
   if (it != slots_.end()) return it->second;
@@ -636,7 +671,9 @@ void ScriptWriter::markLive() {
 
 // --- op handlers ---------------------------------------------------------------------------------
 
-int broadcastRank(int a, int b) { return a < 0 || b < 0 ? -1 : std::max(a, b); }
+int broadcastRank(int a, int b) {
+  return a < 0 || b < 0 ? -1 : std::max(a, b);
+}
 
 int64_t normAxis(NodeCtx& c, int64_t axis, int rank) {
   if (axis >= 0) return axis;
@@ -644,9 +681,13 @@ int64_t normAxis(NodeCtx& c, int64_t axis, int rank) {
   return axis + rank;
 }
 
-void unaryOp(NodeCtx& c) { c.set(0, call(c.fn(), c.in(0)), c.dtype(0), c.rank(0)); }
+void unaryOp(NodeCtx& c) {
+  c.set(0, call(c.fn(), c.in(0)), c.dtype(0), c.rank(0));
+}
 
-void identityOp(NodeCtx& c) { c.alias(0, c.in(0), c.dtype(0), c.rank(0)); }
+void identityOp(NodeCtx& c) {
+  c.alias(0, c.in(0), c.dtype(0), c.rank(0));
+}
 
 // Add, Sub, Mul, Div, Pow, comparisons, logical and bitwise ops (multidirectional broadcast).
 void binaryOp(NodeCtx& c) {
@@ -749,8 +790,7 @@ void leakyReluOp(NodeCtx& c) {
 }
 
 void eluOp(NodeCtx& c) {
-  c.set(0, call("torch.elu", c.in(0), floatLit(c.attrFloat("alpha", 1.0f))), c.dtype(0),
-        c.rank(0));
+  c.set(0, call("torch.elu", c.in(0), floatLit(c.attrFloat("alpha", 1.0f))), c.dtype(0), c.rank(0));
 }
 
 void seluOp(NodeCtx& c) {
@@ -765,8 +805,9 @@ void celuOp(NodeCtx& c) {
 }
 
 void hardSigmoidOp(NodeCtx& c) {
-  std::string lin = call("torch.add", call("torch.mul", c.in(0), floatLit(c.attrFloat("alpha", 0.2f))),
-                         floatLit(c.attrFloat("beta", 0.5f)));
+  std::string lin =
+      call("torch.add", call("torch.mul", c.in(0), floatLit(c.attrFloat("alpha", 0.2f))),
+           floatLit(c.attrFloat("beta", 0.5f)));
   c.set(0, call("torch.clamp", lin, "0.0", "1.0"), c.dtype(0), c.rank(0));
 }
 
@@ -860,10 +901,13 @@ void gatherNDOp(NodeCtx& c) {
   std::string idx = c.in(1);
   if (c.dtype(1) != DType::I64) idx += ".to(torch.int64)";
   // data[idx[..., 0], idx[..., 1], ...]: one index tensor per indexed dimension
-  auto dims = c.node().input(1)->type().shape();
-  if (!dims || dims->empty() || !dims->back().isKnown())
-    c.fail("the last dimension of the indices must be known");
-  int64_t k = dims->back().value;
+  int64_t k = -1;
+  if (auto t = c.constant(1); t && !t->dims().empty())
+    k = t->dims().back();
+  else if (auto dims = c.node().input(1)->type().shape();
+           dims && !dims->empty() && dims->back().isKnown())
+    k = dims->back().value;
+  if (k < 0) c.fail("the last dimension of the indices must be known");
   std::vector<std::string> parts;
   for (int64_t i = 0; i < k; ++i)
     parts.push_back(call("torch.select", idx, "-1", intLit(i)));
@@ -871,7 +915,8 @@ void gatherNDOp(NodeCtx& c) {
   for (size_t i = 0; i < parts.size(); ++i)
     e += (i ? ", " : "") + parts[i];
   e += "]";
-  int out_rank = c.rank(0) < 0 || c.rank(1) < 0 ? -1 : c.rank(1) - 1 + c.rank(0) - static_cast<int>(k);
+  int out_rank =
+      c.rank(0) < 0 || c.rank(1) < 0 ? -1 : c.rank(1) - 1 + c.rank(0) - static_cast<int>(k);
   c.set(0, e, c.dtype(0), out_rank);
 }
 
@@ -891,15 +936,18 @@ void scatterElementsOp(NodeCtx& c) {
     e = call("torch.scatter_add", data, intLit(axis), idx, c.in(2));
   else if (red == "mul" || red == "max" || red == "min")
     e = call("torch.scatter_reduce", data, intLit(axis), idx, c.in(2),
-             "\"" + std::string(red == "mul" ? "prod" : red == "max" ? "amax" : "amin") + "\"");
+             "\"" +
+                 std::string(red == "mul"   ? "prod"
+                             : red == "max" ? "amax"
+                                            : "amin") +
+                 "\"");
   else
     c.fail("reduction '{}' is not supported", red);
   c.set(0, e, c.dtype(0), rank);
 }
 
 void unsqueezeOp(NodeCtx& c) {
-  std::vector<int64_t> axes =
-      c.opset() >= 13 ? c.requireInts(1, "axes") : c.attrInts("axes");
+  std::vector<int64_t> axes = c.opset() >= 13 ? c.requireInts(1, "axes") : c.attrInts("axes");
   int rank = c.rank(0);
   int out_rank = rank < 0 ? -1 : rank + static_cast<int>(axes.size());
   for (int64_t& a : axes)
@@ -953,9 +1001,8 @@ void reshapeOp(NodeCtx& c) {
     std::vector<std::string> dims;
     for (size_t i = 0; i < shape->size(); ++i)
       dims.push_back((*shape)[i] == 0 && !allowzero ? x + ".size(" + std::to_string(i) + ")"
-                                                     : intLit((*shape)[i]));
-    c.set(0, call("torch.reshape", x, exprList(dims)), c.dtype(0),
-          static_cast<int>(shape->size()));
+                                                    : intLit((*shape)[i]));
+    c.set(0, call("torch.reshape", x, exprList(dims)), c.dtype(0), static_cast<int>(shape->size()));
     return;
   }
   std::string shape = c.ints(1);
@@ -1065,7 +1112,9 @@ void sliceOp(NodeCtx& c) {
     int64_t axis = axes ? (*axes)[i] : static_cast<int64_t>(i);
     std::string start = starts ? intLit((*starts)[i]) : fmt::format("{}[{}]", dyn_starts, i);
     std::string end = ends ? intLit((*ends)[i]) : fmt::format("{}[{}]", dyn_ends, i);
-    std::string step = steps ? intLit((*steps)[i]) : dyn_steps.empty() ? "1" : fmt::format("{}[{}]", dyn_steps, i);
+    std::string step = steps               ? intLit((*steps)[i])
+                       : dyn_steps.empty() ? "1"
+                                           : fmt::format("{}[{}]", dyn_steps, i);
     if (steps && (*steps)[i] == 0) c.fail("a step of 0");
     if (!dyn_steps.empty()) {
       c.use(Helper::Slice);
@@ -1101,7 +1150,7 @@ void tileOp(NodeCtx& c) {
 
 void padOp(NodeCtx& c) {
   std::string mode = c.attrString("mode", "constant");
-  std::string torch_mode = mode == "constant" ? "constant"
+  std::string torch_mode = mode == "constant"  ? "constant"
                            : mode == "reflect" ? "reflect"
                            : mode == "edge"    ? "replicate"
                            : mode == "wrap"    ? "circular"
@@ -1149,8 +1198,9 @@ void padOp(NodeCtx& c) {
     c.use(Helper::TorchPads);
     pad_expr = call("self._torch_pads", c.ints(1));
   }
-  std::string e = torch_mode == "constant" ? call("torch.pad", x, pad_expr, "\"constant\"", value)
-                                           : call("torch.pad", x, pad_expr, "\"" + torch_mode + "\"");
+  std::string e = torch_mode == "constant"
+                      ? call("torch.pad", x, pad_expr, "\"constant\"", value)
+                      : call("torch.pad", x, pad_expr, "\"" + torch_mode + "\"");
   c.set(0, e, c.dtype(0), rank);
 }
 
@@ -1253,12 +1303,13 @@ void convOp(NodeCtx& c) {
   auto strides = c.attrInts("strides", static_cast<size_t>(n), 1);
   auto dilations = c.attrInts("dilations", static_cast<size_t>(n), 1);
   std::string w = c.in(1);
-  std::string kernel = c.hasAttr("kernel_shape") ? intList(c.attrInts("kernel_shape"))
-                                                 : w + ".size()[2:]";
+  std::string kernel =
+      c.hasAttr("kernel_shape") ? intList(c.attrInts("kernel_shape")) : w + ".size()[2:]";
   ConvPadding p = convPadding(c, n, c.in(0), kernel, strides, dilations, "0.0");
   std::string fn = fmt::format("torch.conv{}d", n);
-  c.set(0, call(fn, p.input, w, c.has(2) ? c.in(2) : "None", intList(strides), intList(p.padding),
-                intList(dilations), intLit(c.attrInt("group", 1))),
+  c.set(0,
+        call(fn, p.input, w, c.has(2) ? c.in(2) : "None", intList(strides), intList(p.padding),
+             intList(dilations), intLit(c.attrInt("group", 1))),
         c.dtype(0), n + 2);
 }
 
@@ -1278,8 +1329,9 @@ void convTransposeOp(NodeCtx& c) {
   std::string group = intLit(c.attrInt("group", 1));
   if (symmetric(pads)) {
     std::vector<int64_t> padding(pads.begin(), pads.begin() + n);
-    c.set(0, call(fn, c.in(0), c.in(1), b, intList(strides), intList(padding), intList(out_pad),
-                  group, intList(dilations)),
+    c.set(0,
+          call(fn, c.in(0), c.in(1), b, intList(strides), intList(padding), intList(out_pad), group,
+               intList(dilations)),
           c.dtype(0), n + 2);
     return;
   }
@@ -1308,10 +1360,11 @@ void maxPoolOp(NodeCtx& c) {
   bool too_big = false;  // torch allows at most half the kernel as padding
   for (int i = 0; i < n; ++i)
     too_big = too_big || pads[static_cast<size_t>(i)] > kernel[static_cast<size_t>(i)] / 2;
-  ConvPadding p = convPadding(c, n, c.in(0), intList(kernel), strides, dilations,
-                              "float(\"-inf\")", too_big);
-  c.set(0, call(fmt::format("torch.max_pool{}d", n), p.input, intList(kernel), intList(strides),
-                intList(p.padding), intList(dilations), boolLit(c.attrInt("ceil_mode", 0))),
+  ConvPadding p =
+      convPadding(c, n, c.in(0), intList(kernel), strides, dilations, "float(\"-inf\")", too_big);
+  c.set(0,
+        call(fmt::format("torch.max_pool{}d", n), p.input, intList(kernel), intList(strides),
+             intList(p.padding), intList(dilations), boolLit(c.attrInt("ceil_mode", 0))),
         c.dtype(0), n + 2);
 }
 
@@ -1327,9 +1380,8 @@ void avgPoolOp(NodeCtx& c) {
   std::string ceil = boolLit(c.attrInt("ceil_mode", 0));
   std::string fn = fmt::format("torch.avg_pool{}d", n);
   auto pool = [&](const std::string& in, const std::vector<int64_t>& padding, bool include) {
-    std::string e = call(fn, in, intList(kernel), intList(strides), intList(padding), ceil,
-                         boolLit(include));
-    return e;
+    return call(fn, in, intList(kernel), intList(strides), intList(padding), ceil,
+                boolLit(include));
   };
   std::string x = c.in(0);
   ConvPadding p = convPadding(c, n, x, intList(kernel), strides, dilations, "0.0");
@@ -1365,14 +1417,16 @@ void globalPoolOp(NodeCtx& c) {
 void batchNormOp(NodeCtx& c) {
   if (c.attrInt("training_mode", 0) != 0 || c.wants(1) || c.wants(2))
     c.fail("training mode is not supported");
-  c.set(0, call("torch.batch_norm", c.in(0), c.in(1), c.in(2), c.in(3), c.in(4), "False", "0.0",
-                floatLit(c.attrFloat("epsilon", 1e-5f)), "False"),
+  c.set(0,
+        call("torch.batch_norm", c.in(0), c.in(1), c.in(2), c.in(3), c.in(4), "False", "0.0",
+             floatLit(c.attrFloat("epsilon", 1e-5f)), "False"),
         c.dtype(0), c.rank(0));
 }
 
 void instanceNormOp(NodeCtx& c) {
-  c.set(0, call("torch.instance_norm", c.in(0), c.in(1), c.in(2), "None", "None", "True", "0.0",
-                floatLit(c.attrFloat("epsilon", 1e-5f)), "False"),
+  c.set(0,
+        call("torch.instance_norm", c.in(0), c.in(1), c.in(2), "None", "None", "True", "0.0",
+             floatLit(c.attrFloat("epsilon", 1e-5f)), "False"),
         c.dtype(0), c.rank(0));
 }
 
@@ -1386,8 +1440,9 @@ void layerNormOp(NodeCtx& c) {
     int64_t covered = axis < 0 ? -axis : (rank < 0 ? -1 : rank - axis);
     if (covered == static_cast<int64_t>(scale->dims().size())) shape = intList(scale->dims());
   }
-  c.set(0, call("torch.layer_norm", x, shape, c.in(1), c.has(2) ? c.in(2) : "None",
-                floatLit(c.attrFloat("epsilon", 1e-5f))),
+  c.set(0,
+        call("torch.layer_norm", x, shape, c.in(1), c.has(2) ? c.in(2) : "None",
+             floatLit(c.attrFloat("epsilon", 1e-5f))),
         c.dtype(0), rank);
 }
 
@@ -1395,8 +1450,9 @@ void lpNormOp(NodeCtx& c) {
   std::string x = c.in(0);
   int64_t p = c.attrInt("p", 2);
   std::string axis = intList({c.attrInt("axis", -1)});
-  std::string norm = p == 1 ? call("torch.sum", call("torch.abs", x), axis, "True")
-                            : call("torch.sqrt", call("torch.sum", call("torch.mul", x, x), axis, "True"));
+  std::string norm =
+      p == 1 ? call("torch.sum", call("torch.abs", x), axis, "True")
+             : call("torch.sqrt", call("torch.sum", call("torch.mul", x, x), axis, "True"));
   c.set(0, call("torch.div", x, norm), c.dtype(0), c.rank(0));
 }
 
@@ -1486,9 +1542,10 @@ void argOp(NodeCtx& c) {
   std::string x = c.in(0);
   int out_rank = rank < 0 ? -1 : keep ? rank : rank - 1;
   if (c.attrInt("select_last_index", 0)) {  // torch returns the first of equal values
-    std::string flipped = call(fn, call("torch.flip", x, intList({axis})), intLit(axis), boolLit(keep));
-    c.set(0, call("torch.rsub", flipped, fmt::format("{}.size({}) - 1", x, intLit(axis))), DType::I64,
-          out_rank);
+    std::string flipped =
+        call(fn, call("torch.flip", x, intList({axis})), intLit(axis), boolLit(keep));
+    c.set(0, call("torch.rsub", flipped, fmt::format("{}.size({}) - 1", x, intLit(axis))),
+          DType::I64, out_rank);
     return;
   }
   c.set(0, call(fn, x, intLit(axis), boolLit(keep)), DType::I64, out_rank);
@@ -1537,7 +1594,8 @@ void oneHotOp(NodeCtx& c) {
                        call("torch.select", vals, "0", "0"));
   int rank = c.rank(0) < 0 ? -1 : c.rank(0) + 1;
   int64_t axis = c.attrInt("axis", -1);
-  if (axis != -1 && !(rank >= 0 && axis == rank - 1)) e = call("torch.movedim", e, "-1", intLit(axis));
+  if (axis != -1 && !(rank >= 0 && axis == rank - 1))
+    e = call("torch.movedim", e, "-1", intLit(axis));
   c.set(0, e, c.dtype(2), rank);
 }
 
@@ -1556,7 +1614,8 @@ void depthToSpaceOp(NodeCtx& c) {
     e = call("torch.reshape", x, exprList({dim(0), b, b, ch, dim(2), dim(3)}));
     e = call("torch.permute", e, "[0, 3, 4, 1, 5, 2]");
     e = call("torch.reshape", e,
-             exprList({dim(0), ch, fmt::format("{} * {}", dim(2), bs), fmt::format("{} * {}", dim(3), bs)}));
+             exprList({dim(0), ch, fmt::format("{} * {}", dim(2), bs),
+                       fmt::format("{} * {}", dim(3), bs)}));
   } else {  // SpaceToDepth: depth becomes (block_h, block_w, channel)
     std::string h = fmt::format("{} // {}", dim(2), bs), w = fmt::format("{} // {}", dim(3), bs);
     e = call("torch.reshape", x, exprList({dim(0), dim(1), h, b, w, b}));
@@ -1690,7 +1749,8 @@ bool foldDequantize(NodeCtx& c, int64_t axis) {
     if (zt.dim() == 1) zt = zt.reshape(shape);
   }
   at::Tensor w = (xt - zt).to(st.scalar_type()) * st;
-  c.alias(0, c.writer().registerTensor(c.node().output(0)->name(), w), s->dtype(), static_cast<int>(rank));
+  c.alias(0, c.writer().registerTensor(c.node().output(0)->name(), w), s->dtype(),
+          static_cast<int>(rank));
   return true;
 }
 
@@ -1705,12 +1765,10 @@ void dequantizeOp(NodeCtx& c) {
   std::string x = c.in(0);
   // (x - zero_point) is taken in int32, then converted, as ONNX Runtime does.
   std::string q = x + ".to(torch.int32)";
-  if (c.has(2)) {
+  if (c.has(2) && !c.isZero(2)) {
     auto zp_lit = c.scalarLit(2, 0);
-    if (!zp_lit || *zp_lit != "0") {
-      std::string zp = zp_lit ? *zp_lit : alongAxis(c, 2, axis, rank, x) + ".to(torch.int32)";
-      q = call("torch.sub", q, zp);
-    }
+    q = call("torch.sub", q,
+             zp_lit ? *zp_lit : alongAxis(c, 2, axis, rank, x) + ".to(torch.int32)");
   }
   auto scale_lit = c.scalarLit(1, 0);
   std::string scale = scale_lit ? *scale_lit : alongAxis(c, 1, axis, rank, x);
@@ -1723,10 +1781,17 @@ void quantizeOp(NodeCtx& c) {
   DType out = c.has(2) ? c.dtype(2) : DType::U8;
   int64_t lo = 0, hi = 0;
   switch (out) {
-    case DType::U8: lo = 0, hi = 255; break;
-    case DType::I8: lo = -128, hi = 127; break;
-    case DType::I16: lo = -32768, hi = 32767; break;
-    default: c.fail("quantizing to {} is not supported", dtypeName(out));
+    case DType::U8:
+      lo = 0, hi = 255;
+      break;
+    case DType::I8:
+      lo = -128, hi = 127;
+      break;
+    case DType::I16:
+      lo = -32768, hi = 32767;
+      break;
+    default:
+      c.fail("quantizing to {} is not supported", dtypeName(out));
   }
   int rank = c.rank(0);
   std::string x = c.in(0);
@@ -1734,13 +1799,11 @@ void quantizeOp(NodeCtx& c) {
   std::string scale = scale_lit ? *scale_lit : alongAxis(c, 1, axis, rank, x);
   // round(x / scale) + zero_point, saturated: ONNX Runtime's order of float operations.
   std::string e = call("torch.round", call("torch.div", x, scale));
-  if (c.has(2)) {
+  if (c.has(2) && !c.isZero(2)) {
     auto zp_lit = c.scalarLit(2, 0);
-    if (!zp_lit || *zp_lit != "0") {
-      std::string zp = zp_lit ? floatLit(std::stod(*zp_lit))
-                              : alongAxis(c, 2, axis, rank, x) + ".to(" + dtypeExpr(c.dtype(0)) + ")";
-      e = call("torch.add", e, zp);
-    }
+    e = call(
+        "torch.add", e,
+        zp_lit ? *zp_lit : alongAxis(c, 2, axis, rank, x) + ".to(" + dtypeExpr(c.dtype(0)) + ")");
   }
   e = call("torch.clamp", e, floatLit(static_cast<double>(lo)), floatLit(static_cast<double>(hi)));
   c.set(0, e + ".to(" + dtypeExpr(out) + ")", out, rank);
@@ -1756,10 +1819,9 @@ void dynamicQuantizeOp(NodeCtx& c) {
 // are exact, so the int32 result is ONNX's.
 std::string integerOperand(NodeCtx& c, size_t x, size_t zp, bool per_row) {
   std::string e = c.in(x) + ".to(torch.float64)";
-  if (!c.has(zp)) return e;
+  if (!c.has(zp) || c.isZero(zp)) return e;
   auto lit = c.scalarLit(zp, 0);
-  if (lit && *lit == "0") return e;
-  std::string z = lit ? floatLit(std::stod(*lit)) : c.in(zp) + ".to(torch.float64)";
+  std::string z = lit ? *lit : c.in(zp) + ".to(torch.float64)";
   if (!lit && per_row && c.rank(zp) == 1) z = call("torch.unsqueeze", z, "-1");
   return call("torch.sub", e, z);
 }
@@ -1778,17 +1840,19 @@ void convIntegerOp(NodeCtx& c) {
   auto dilations = c.attrInts("dilations", static_cast<size_t>(n), 1);
   std::string x = integerOperand(c, 0, 2, false);
   std::string w = c.in(1) + ".to(torch.float64)";
-  if (c.has(3)) {
+  if (c.has(3) && !c.isZero(3)) {
     auto lit = c.scalarLit(3, 0);
-    w = call("torch.sub", w, lit ? *lit : alongAxis(c, 3, 0, n + 2, c.in(1)) + ".to(torch.float64)");
+    w = call("torch.sub", w,
+             lit ? *lit : alongAxis(c, 3, 0, n + 2, c.in(1)) + ".to(torch.float64)");
   }
   // Padding is with the zero point, i.e. with 0 after the subtraction.
-  std::string kernel = c.hasAttr("kernel_shape") ? intList(c.attrInts("kernel_shape"))
-                                                 : c.in(1) + ".size()[2:]";
+  std::string kernel =
+      c.hasAttr("kernel_shape") ? intList(c.attrInts("kernel_shape")) : c.in(1) + ".size()[2:]";
   ConvPadding p = convPadding(c, n, c.temp(x), kernel, strides, dilations, "0.0");
-  c.set(0, call(fmt::format("torch.conv{}d", n), p.input, w, "None", intList(strides),
-                intList(p.padding), intList(dilations), intLit(c.attrInt("group", 1))) +
-               ".to(torch.int32)",
+  c.set(0,
+        call(fmt::format("torch.conv{}d", n), p.input, w, "None", intList(strides),
+             intList(p.padding), intList(dilations), intLit(c.attrInt("group", 1))) +
+            ".to(torch.int32)",
         DType::I32, n + 2);
 }
 
@@ -1824,18 +1888,18 @@ void qlinearConvOp(NodeCtx& c) {
   auto dilations = c.attrInts("dilations", static_cast<size_t>(n), 1);
   std::string x = integerOperand(c, 0, 2, false);
   std::string w = c.in(3) + ".to(torch.float64)";
-  if (c.has(5)) {
+  if (c.has(5) && !c.isZero(5)) {
     auto lit = c.scalarLit(5, 0);
-    if (!lit || *lit != "0")
-      w = call("torch.sub", w, lit ? floatLit(std::stod(*lit))
-                                   : alongAxis(c, 5, 0, n + 2, c.in(3)) + ".to(torch.float64)");
+    w = call("torch.sub", w,
+             lit ? *lit : alongAxis(c, 5, 0, n + 2, c.in(3)) + ".to(torch.float64)");
   }
   std::string bias = c.has(8) ? c.in(8) + ".to(torch.float64)" : "None";
-  std::string kernel = c.hasAttr("kernel_shape") ? intList(c.attrInts("kernel_shape"))
-                                                 : c.in(3) + ".size()[2:]";
+  std::string kernel =
+      c.hasAttr("kernel_shape") ? intList(c.attrInts("kernel_shape")) : c.in(3) + ".size()[2:]";
   ConvPadding p = convPadding(c, n, c.temp(x), kernel, strides, dilations, "0.0");
-  std::string acc = c.temp(call(fmt::format("torch.conv{}d", n), p.input, w, bias, intList(strides),
-                                intList(p.padding), intList(dilations), intLit(c.attrInt("group", 1))));
+  std::string acc =
+      c.temp(call(fmt::format("torch.conv{}d", n), p.input, w, bias, intList(strides),
+                  intList(p.padding), intList(dilations), intLit(c.attrInt("group", 1))));
   std::string ws = c.rank(4) == 1 ? alongAxis(c, 4, 1, n + 2, acc) : c.in(4);
   std::string scale = call("torch.div", call("torch.mul", c.in(1), ws), c.in(6));
   c.set(0, requantize(c, acc, scale, 7), c.dtype(7), n + 2);
@@ -1867,7 +1931,10 @@ void matmulNBitsOp(NodeCtx& c) {
       if (zp && isFloat(zp->dtype()))
         z = toAten(*zp).to(at::kFloat).reshape({N, blocks, 1});
       else if (zp)
-        z = unpack(toAten(*zp).reshape({N, -1})).narrow(1, 0, blocks).to(at::kFloat).reshape({N, blocks, 1});
+        z = unpack(toAten(*zp).reshape({N, -1}))
+                .narrow(1, 0, blocks)
+                .to(at::kFloat)
+                .reshape({N, blocks, 1});
       at::Tensor w = ((q - z) * toAten(*s).to(at::kFloat).reshape({N, blocks, 1}))
                          .reshape({N, -1})
                          .narrow(1, 0, K)
@@ -1896,7 +1963,8 @@ void matmulNBitsOp(NodeCtx& c) {
     }
   }
   std::string scales = call("torch.reshape", c.in(2), intList({N, blocks, 1}));
-  std::string w = call("torch.mul", call("torch.sub", codes + ".to(" + dtypeExpr(dt) + ")", zp), scales);
+  std::string w =
+      call("torch.mul", call("torch.sub", codes + ".to(" + dtypeExpr(dt) + ")", zp), scales);
   w = call("torch.reshape", w, intList({N, blocks * block}));
   if (blocks * block != K) w = call("torch.narrow", w, "1", "0", intLit(K));
   std::string wt = c.temp(w);
@@ -2078,9 +2146,12 @@ std::string ScriptWriter::generate() {
     if (!n->subgraphs().empty())
       failAt(n, "control flow (subgraphs) is not supported; unroll or fold it first");
     const OpEntry* op = findOp(*n);
+    for (const Function& f : model_.functions)
+      if (!op && f.name == n->opType() && f.domain == n->domain())
+        failAt(n, "model-local functions are not supported; inline them first");
     if (!op)
-      failAt(n, fmt::format("op {}{}{} is not supported", n->domain(), n->domain().empty() ? "" : ".",
-                             n->opType()));
+      failAt(n, fmt::format("op {}{}{} is not supported", n->domain(),
+                            n->domain().empty() ? "" : ".", n->opType()));
     std::string_view domain = n->isDefaultDomain() ? "" : std::string_view(n->domain());
     int64_t opset = model_.opset(domain);
     NodeCtx ctx(*this, *n, opset ? opset : 1, op->torch_fn);
@@ -2093,7 +2164,8 @@ std::string ScriptWriter::generate() {
   std::vector<std::string> results;
   for (const Value* v : g_.outputs())
     results.push_back(slot(v, nullptr).expr);
-  if (results.empty()) failInput("{}: cannot export to TorchScript: the graph has no outputs", path_);
+  if (results.empty())
+    failInput("{}: cannot export to TorchScript: the graph has no outputs", path_);
 
   std::string src;
   for (Helper h : helpers_)
@@ -2150,6 +2222,8 @@ void exportTorchScript(const Model& model, const std::string& path,
     // The generator wrote code TorchScript rejects: a bug here, not in the model.
     fail(ErrorKind::Internal, "{}: generated TorchScript does not compile: {}", path,
          e.what_without_backtrace());
+  } catch (const std::exception& e) {  // the compiler's own errors (ErrorReport)
+    fail(ErrorKind::Internal, "{}: generated TorchScript does not compile: {}", path, e.what());
   }
   AtomicFile out(path);
   torch::jit::ExtraFilesMap extra{{"mopt.json", metadataJson(*model.graph)}};
