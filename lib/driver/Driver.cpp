@@ -50,22 +50,18 @@ Model loadModel(const std::string& path, const LoadOptions& opts) {
   switch (detectFormat(path)) {
     case ModelFormat::TorchScript: {
       TorchScriptImportOptions ts = opts.torchscript;
-      if (ts.inputs.empty() && !opts.sample_npz.empty()) {
-        // Names, dtypes and shapes from a sample; the batch dim becomes symbolic.
+      if (!opts.sample_npz.empty()) {
+        // Names, dtypes and shapes from a sample, used when nothing better is known (explicit
+        // shapes, or those mopt recorded in a file it wrote); the batch dim becomes symbolic.
         for (const auto& [name, t] : loadNpz(opts.sample_npz)) {
           InputSpec spec;
           spec.name = name;
           spec.dtype = t.dtype();
           for (size_t i = 0; i < t.dims().size(); ++i)
             spec.dims.push_back(i == 0 ? std::string("N") : std::to_string(t.dims()[i]));
-          ts.inputs.push_back(spec);
+          ts.sample_inputs.push_back(spec);
         }
       }
-      if (ts.inputs.empty())
-        failInput(
-            "{}: a TorchScript file does not record its input shapes; give them with "
-            "--input-shape NAME=d0,d1,... (symbols allowed, e.g. N) or a sample with --inputs",
-            path);
       return loadTorchScript(path, ts);
     }
     case ModelFormat::Onnx:

@@ -22,12 +22,10 @@ class SpecLoader {
  public:
   SpecLoader(const std::string& path, const PassRegistry& reg) : path_(path), reg_(reg) {}
 
-  PipelineSpec load() {
+  PipelineSpec load(const std::string& text) {
     YAML::Node root;
     try {
-      root = YAML::LoadFile(path_);
-    } catch (const YAML::BadFile&) {
-      fail(ErrorKind::Usage, "{}: cannot open the pipeline file", path_);
+      root = YAML::Load(text);
     } catch (const YAML::ParserException& e) {
       fail(ErrorKind::Usage, "{}:{}:{}: not valid YAML: {}", path_, e.mark.line + 1,
            e.mark.column + 1, e.msg);
@@ -162,8 +160,19 @@ class SpecLoader {
 
 }  // namespace
 
+PipelineSpec loadPipelineSpecText(const std::string& text, const std::string& source,
+                                  const PassRegistry& registry) {
+  return SpecLoader(source, registry).load(text);
+}
+
 PipelineSpec loadPipelineSpec(const std::string& path, const PassRegistry& registry) {
-  return SpecLoader(path, registry).load();
+  std::string text;
+  try {
+    text = readTextFile(path);
+  } catch (const Error&) {
+    fail(ErrorKind::Usage, "{}: cannot open the pipeline file", path);
+  }
+  return loadPipelineSpecText(text, path, registry);
 }
 
 }  // namespace mopt

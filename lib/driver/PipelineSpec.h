@@ -18,6 +18,10 @@ struct PipelineSpec {
 
 // Loads and validates a pipeline file. Errors are Error(Usage) starting with `file:line:col:`.
 PipelineSpec loadPipelineSpec(const std::string& path, const PassRegistry& registry);
+// The same from text already in memory: `source` names it in errors and is the path relative
+// input/output paths are resolved against.
+PipelineSpec loadPipelineSpecText(const std::string& text, const std::string& source,
+                                  const PassRegistry& registry);
 
 // Parses an external-data mode word: auto|always|never (also true/false).
 std::optional<ExternalDataMode> parseExternalDataMode(const std::string& s);

@@ -182,13 +182,13 @@ void opConvTranspose(KernelContext& ctx) {
   } else {
     y = at::convolution(x, w, c10::nullopt, strides, Ints(n, 0), dilations, true, Ints(n, 0),
                         group);
-    Ints grow_end(n);
-    for (size_t i = 0; i < n; ++i)
-      grow_end[i] = out_pad[i] - end[i];
-    Ints crop_begin(n);
-    for (size_t i = 0; i < n; ++i)
-      crop_begin[i] = -begin[i];
-    y = at::constant_pad_nd(y, padList(crop_begin, grow_end), 0);
+    // Crop the pads (zero-extend where they are negative), then append output_padding.
+    Ints front(n), back(n);
+    for (size_t i = 0; i < n; ++i) {
+      front[i] = -begin[i];
+      back[i] = out_pad[i] - end[i];
+    }
+    y = at::constant_pad_nd(y, padList(front, back), 0);
     if (bias) y = y + bias->view(alongAxis(y.dim(), 1, bias->numel()));
   }
   ctx.setOutput(0, y.to(ctx.input(0).scalar_type()), ctx.inputType(0));
@@ -217,6 +217,7 @@ struct Pool {
 // which ONNX Runtime and the ONNX reference follow).
 Pool poolGeometry(const KernelContext& ctx, const at::Tensor& x, Ints kernel) {
   if (kernel.empty()) ctx.fail("kernel_shape is required");
+  if (kernel.size() > 3) ctx.fail("pooling over {} spatial dims is not supported", kernel.size());
   Pool p;
   p.win = window(ctx, x, std::move(kernel));
   p.ceil = ctx.attrInt("ceil_mode", 0) != 0;
@@ -257,25 +258,29 @@ Lifted lift(const at::Tensor& x, const Pool& p, bool with_pads) {
   return l;
 }
 
+// oneDNN pools 2-D float maps several times faster than ATen's NCHW kernels (which are not
+// vectorized over that layout); below a few thousand elements the layout conversions outweigh it.
+bool oneDnnPool(const Lifted& l) {
+  return at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() && l.kernel.size() == 2 &&
+         l.x.scalar_type() == at::kFloat && l.x.numel() >= 4096 &&
+         std::all_of(l.dilations.begin(), l.dilations.end(), [](int64_t d) { return d == 1; });
+}
+
 at::Tensor unlift(const at::Tensor& y, const Pool& p) {
   return p.win.rank() == 1 ? y.squeeze(2) : y;
 }
 
-void checkPoolRank(const KernelContext& ctx, const Pool& p) {
-  if (p.win.rank() < 1 || p.win.rank() > 3)
-    ctx.fail("pooling over {} spatial dims is not supported", p.win.rank());
+// ATen's average pooling, 2-D or 3-D; divisor 1 gives window sums.
+at::Tensor avgPool(const Lifted& l, bool ceil, bool include_pad,
+                   c10::optional<int64_t> divisor = c10::nullopt) {
+  return l.kernel.size() == 2
+             ? at::avg_pool2d(l.x, l.kernel, l.strides, l.pads, ceil, include_pad, divisor)
+             : at::avg_pool3d(l.x, l.kernel, l.strides, l.pads, ceil, include_pad, divisor);
 }
 
 // Sum over each window of an already padded input (zero pads, floor mode).
 at::Tensor windowSum(const at::Tensor& xp, const Pool& p) {
-  if (!p.dilated()) {
-    Lifted l = lift(xp, p, false);
-    at::Tensor s =
-        l.kernel.size() == 2
-            ? at::avg_pool2d(l.x, l.kernel, l.strides, l.pads, false, true, /*divisor_override=*/1)
-            : at::avg_pool3d(l.x, l.kernel, l.strides, l.pads, false, true, /*divisor_override=*/1);
-    return unlift(s, p);
-  }
+  if (!p.dilated()) return unlift(avgPool(lift(xp, p, false), false, true, 1), p);
   // Dilated windows: unfold each spatial dim into a window dim, keep every dilation-th element.
   at::Tensor t = xp;
   int64_t rank = xp.dim();
@@ -291,15 +296,14 @@ at::Tensor windowSum(const at::Tensor& xp, const Pool& p) {
 void opAveragePool(KernelContext& ctx) {
   at::Tensor x = widen(ctx.input(0));
   Pool p = poolGeometry(ctx, x, ctx.attrInts("kernel_shape"));
-  checkPoolRank(ctx, p);
   bool include_pad = ctx.attrInt("count_include_pad", 0) != 0;
   at::Tensor y;
   if (p.atenPads() && !p.dilated()) {
     Lifted l = lift(x, p, true);
-    y = unlift(l.kernel.size() == 2
-                   ? at::avg_pool2d(l.x, l.kernel, l.strides, l.pads, p.ceil, include_pad)
-                   : at::avg_pool3d(l.x, l.kernel, l.strides, l.pads, p.ceil, include_pad),
-               p);
+    // oneDNN would count the ceil_mode overhang as padding.
+    if (oneDnnPool(l) && !(p.ceil && include_pad)) l.x = l.x.to_mkldnn();
+    y = avgPool(l, p.ceil, include_pad);
+    y = unlift(y.is_mkldnn() ? y.to_dense() : y, p);
   } else {
     // Window sums over the padded input, divided by how many elements each window covers: the
     // input's alone, or also the explicit pads (never the ceil_mode overhang).
@@ -351,15 +355,20 @@ void opMaxPool(KernelContext& ctx) {
   if (!at::isFloatingType(x.scalar_type()))
     x = x.to(x.element_size() <= 2 ? at::kFloat : at::kDouble);
   Pool p = poolGeometry(ctx, x, ctx.attrInts("kernel_shape"));
-  checkPoolRank(ctx, p);
   bool direct = p.atenPads();
   at::Tensor xp = direct ? x : padForPool(x, p, -std::numeric_limits<double>::infinity());
   Lifted l = lift(xp, p, direct);
   bool ceil = direct && p.ceil;
   bool two_d = l.kernel.size() == 2;
   if (!ctx.wantsOutput(1)) {
-    at::Tensor y = two_d ? at::max_pool2d(l.x, l.kernel, l.strides, l.pads, l.dilations, ceil)
-                         : at::max_pool3d(l.x, l.kernel, l.strides, l.pads, l.dilations, ceil);
+    at::Tensor y;
+    if (oneDnnPool(l))
+      y = at::max_pool2d(l.x.to_mkldnn(), l.kernel, l.strides, l.pads, l.dilations, ceil)
+              .to_dense();
+    else if (two_d)
+      y = at::max_pool2d(l.x, l.kernel, l.strides, l.pads, l.dilations, ceil);
+    else
+      y = at::max_pool3d(l.x, l.kernel, l.strides, l.pads, l.dilations, ceil);
     ctx.setOutput(0, unlift(y, p).to(in.scalar_type()), ctx.inputType(0));
     return;
   }
@@ -374,18 +383,12 @@ void opMaxPool(KernelContext& ctx) {
 void opLpPool(KernelContext& ctx) {
   at::Tensor x = widen(ctx.input(0));
   Pool p = poolGeometry(ctx, x, ctx.attrInts("kernel_shape"));
-  checkPoolRank(ctx, p);
   double power = static_cast<double>(ctx.attrInt("p", 2));
   at::Tensor xp = power == 2 ? x * x : at::pow(at::abs(x), power);
   at::Tensor s;
   if (p.atenPads() && !p.dilated()) {
     // Zero pads add nothing to the sums, so ATen's padding and ceil_mode are right here.
-    Lifted l = lift(xp, p, true);
-    s = unlift(l.kernel.size() == 2 ? at::avg_pool2d(l.x, l.kernel, l.strides, l.pads, p.ceil, true,
-                                                     /*divisor_override=*/1)
-                                    : at::avg_pool3d(l.x, l.kernel, l.strides, l.pads, p.ceil, true,
-                                                     /*divisor_override=*/1),
-               p);
+    s = unlift(avgPool(lift(xp, p, true), p.ceil, true, 1), p);
   } else {
     s = windowSum(padForPool(xp, p, 0), p);
   }
@@ -439,11 +442,12 @@ void opMaxUnpool(KernelContext& ctx) {
       out_plane *= shape[i];
     }
     at::Tensor rest = at::remainder(idx, in_plane), flat = at::div(idx, in_plane, "floor");
-    at::Tensor pos = at::zeros_like(idx), scale = at::ones_like(idx);
+    at::Tensor pos = at::zeros_like(idx);
+    int64_t step = 1;
     for (size_t i = shape.size(); i-- > 2;) {
-      pos = pos + at::remainder(rest, inferred[i]) * scale;
+      pos = pos + at::remainder(rest, inferred[i]) * step;
       rest = at::div(rest, inferred[i], "floor");
-      scale = scale * shape[i];
+      step *= shape[i];
     }
     idx = flat * out_plane + pos;
   }
@@ -495,12 +499,12 @@ void opLayerNormalization(KernelContext& ctx) {
   c10::optional<at::Tensor> scale, bias;
   if (ctx.hasInput(1)) scale = normParam(ctx.input(1), normalized, x.scalar_type());
   if (ctx.hasInput(2)) bias = normParam(ctx.input(2), normalized, x.scalar_type());
-  auto [y, mean, rstd] =
-      at::native_layer_norm(x, normalized, scale, bias, ctx.attrFloat("epsilon", 1e-5f));
-  ctx.setOutput(0, y.to(in.scalar_type()), ctx.inputType(0));
   // Mean and InvStdDev come in the stash type (float unless told otherwise).
   auto stash = dtypeFromOnnx(static_cast<int32_t>(ctx.attrInt("stash_type", 1)));
   if (!stash || !atenCanHold(*stash)) ctx.fail("unsupported stash_type");
+  auto [y, mean, rstd] =
+      at::native_layer_norm(x, normalized, scale, bias, ctx.attrFloat("epsilon", 1e-5f));
+  ctx.setOutput(0, y.to(in.scalar_type()), ctx.inputType(0));
   if (ctx.wantsOutput(1)) ctx.setOutput(1, mean.to(atenType(*stash)), *stash);
   if (ctx.wantsOutput(2)) ctx.setOutput(2, rstd.to(atenType(*stash)), *stash);
 }
@@ -554,7 +558,8 @@ std::vector<Activation> rnnActivations(const KernelContext& ctx,
     for (int64_t d = 0; d < directions; ++d)
       names.insert(names.end(), defaults.begin(), defaults.end());
   } else if (names.size() == per_dir && directions == 2) {
-    names.insert(names.end(), names.begin(), names.end());
+    std::vector<std::string> forward = names;  // both directions use the same functions
+    names.insert(names.end(), forward.begin(), forward.end());
   }
   if (names.size() != per_dir * static_cast<size_t>(directions))
     ctx.fail("activations has {} entries, expected {}", names.size(),

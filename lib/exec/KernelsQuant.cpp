@@ -74,7 +74,7 @@ void opQuantizeLinear(KernelContext& ctx) {
 void opDequantizeLinear(KernelContext& ctx) {
   const at::Tensor& x = ctx.input(0);
   const at::Tensor& scale = ctx.input(1);
-  at::Tensor y = x.to(at::kFloat);
+  at::Tensor y = x.to(at::kFloat, false, /*copy=*/true);  // updated in place below
   if (ctx.hasInput(2)) y.sub_(quantParam(ctx, ctx.input(2).to(at::kFloat), x));
   y.mul_(quantParam(ctx, scale.to(at::kFloat), x));
   ctx.setOutput(0, y.to(scale.scalar_type()), ctx.inputType(1));

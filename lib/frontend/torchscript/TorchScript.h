@@ -20,6 +20,9 @@ InputSpec parseInputSpec(const std::string& text);
 struct TorchScriptImportOptions {
   // Shapes and dtypes of forward()'s arguments in order (TorchScript files do not record them).
   std::vector<InputSpec> inputs;
+  // Last resort when neither `inputs` nor the file (mopt records them when it writes TorchScript)
+  // say: the arrays of a sample data file.
+  std::vector<InputSpec> sample_inputs;
   bool keep_batchnorm = false;  // freeze without folding BatchNorm into the convolutions
   int64_t opset = 17;           // default-domain opset of the resulting IR
 };

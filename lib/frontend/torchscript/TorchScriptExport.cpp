@@ -2192,14 +2192,34 @@ std::string ScriptWriter::generate() {
   return src;
 }
 
-// Input and output names of the ONNX graph, stored beside the code (extra/mopt.json) so tools
-// can map forward()'s positional arguments and results back to them.
+// Input and output names of the ONNX graph, with the inputs' dtypes and (possibly symbolic)
+// shapes, stored beside the code (extra/mopt.json): tools map forward()'s positional arguments and
+// results back to them, and mopt re-imports the file without --input-shape.
 std::string metadataJson(const Graph& g) {
   std::string s = "{\"producer\": \"mopt\", \"inputs\": [";
   bool first = true;
   for (const Value* v : g.inputs()) {
     if (v->isInitializer()) continue;
     s += (first ? "" : ", ") + jsonString(v->name());
+    first = false;
+  }
+  s += "], \"input_types\": [";
+  first = true;
+  for (const Value* v : g.inputs()) {
+    if (v->isInitializer()) continue;
+    std::string dims;
+    if (v->type().isTensor() && v->type().shape()) {
+      for (const Dim& d : *v->type().shape()) {
+        std::string item = d.kind == Dim::Kind::Value
+                               ? std::to_string(d.value)
+                               : jsonString(d.kind == Dim::Kind::Param ? d.param : "?");
+        dims += (dims.empty() ? "" : ", ") + item;
+      }
+    }
+    s += (first ? "" : ", ") + std::string("{\"dtype\": ") +
+         jsonString(std::string(
+             dtypeName(v->type().isTensor() ? v->type().elemType() : DType::Undefined))) +
+         ", \"shape\": [" + dims + "]}";
     first = false;
   }
   s += "], \"outputs\": [";

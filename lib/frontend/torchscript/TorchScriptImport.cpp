@@ -20,6 +20,8 @@
 #include <torch/csrc/jit/passes/remove_dropout.h>
 #include <torch/script.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <set>
 #include <unordered_map>
@@ -102,12 +104,22 @@ class Importer {
 
   Model run() {
     torch::jit::Module module;
+    torch::jit::ExtraFilesMap extra{{"mopt.json", ""}};
     try {
-      module = torch::jit::load(path_);
+      module = torch::jit::load(path_, c10::nullopt, extra);
     } catch (const c10::Error& e) {
       failInput("{}: not a loadable TorchScript file: {}", path_,
                 firstLine(e.what_without_backtrace()));
     }
+    // Files mopt wrote record their inputs; anything else needs them from the caller.
+    if (opts_.inputs.empty()) opts_.inputs = recordedInputs(extra["mopt.json"]);
+    output_names_ = recordedOutputs(extra["mopt.json"]);
+    if (opts_.inputs.empty()) opts_.inputs = opts_.sample_inputs;
+    if (opts_.inputs.empty())
+      failInput(
+          "{}: a TorchScript file does not record its input shapes; give them with "
+          "--input-shape NAME=d0,d1,... (symbols allowed, e.g. N) or a sample with --inputs",
+          path_);
     module.eval();
     torch::jit::Module frozen = torch::jit::freeze(module, c10::nullopt, !opts_.keep_batchnorm);
     std::shared_ptr<torch::jit::Graph> graph = frozen.get_method("forward").graph()->copy();
@@ -160,7 +172,10 @@ class Importer {
       Value* v = tensorOf(results[i]);
       // A graph output must be produced by a node of its own (not an input or initializer).
       if (!v->producer() || v->isGraphOutput()) v = emit("Identity", {v})->output(0);
-      v->setName(results.size() == 1 ? "output" : fmt::format("output_{}", i));
+      if (output_names_.size() == results.size())
+        v->setName(output_names_[i]);
+      else
+        v->setName(results.size() == 1 ? "output" : fmt::format("output_{}", i));
       v->setType(
           Type::tensor(results[i].dtype == DType::Undefined ? DType::F32 : results[i].dtype));
       g_->addOutput(v);
@@ -185,8 +200,36 @@ class Importer {
   std::unordered_map<const Value*, Value*> shape_cache_;  // Shape(x) per x
   int counter_ = 0;
   const JNode* current_ = nullptr;
+  std::vector<std::string> output_names_;  // recorded by mopt when it wrote the file
 
   static std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  static std::vector<std::string> recordedOutputs(const std::string& json) {
+    std::vector<std::string> names;
+    if (json.empty()) return names;
+    auto j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("outputs") && j["outputs"].is_array())
+      for (const auto& n : j["outputs"])
+        if (n.is_string()) names.push_back(n.get<std::string>());
+    return names;
+  }
+
+  static std::vector<InputSpec> recordedInputs(const std::string& json) {
+    std::vector<InputSpec> specs;
+    if (json.empty()) return specs;
+    auto j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("input_types") || !j.contains("inputs")) return specs;
+    for (size_t i = 0; i < j["inputs"].size() && i < j["input_types"].size(); ++i) {
+      const auto& t = j["input_types"][i];
+      InputSpec s;
+      s.name = j["inputs"][i].get<std::string>();
+      s.dtype = parseDType(t.value("dtype", "f32")).value_or(DType::F32);
+      for (const auto& d : t["shape"])
+        s.dims.push_back(d.is_number() ? std::to_string(d.get<int64_t>()) : d.get<std::string>());
+      specs.push_back(std::move(s));
+    }
+    return specs;
+  }
 
   // Checks that were skipped (see ifNode) leave nodes nothing reads.
   void removeDeadNodes() {
