@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <map>
 
 namespace mopt {
 
@@ -244,7 +246,8 @@ void fortranToC(const uint8_t* src, uint8_t* dst, const std::vector<int64_t>& di
 
 }  // namespace
 
-Tensor parseNpy(const std::shared_ptr<const Buffer>& bytes, const std::string& source) {
+Tensor parseNpy(const std::shared_ptr<const Buffer>& bytes, const std::string& source,
+                const NpyLimits& limits) {
   const uint8_t* p = bytes->data();
   uint64_t size = bytes->size();
   if (size < 10 || std::memcmp(p, "\x93NUMPY", 6) != 0)
@@ -272,7 +275,15 @@ Tensor parseNpy(const std::shared_ptr<const Buffer>& bytes, const std::string& s
   if (numel < 0) failInput("{}: .npy shape overflows int64", source);
   uint64_t data_start = header_start + header_len;
   uint64_t avail = size - data_start;
-  if (d.itemsize && static_cast<uint64_t>(numel) > avail / d.itemsize)
+  // numpy never writes 0-byte items; with them no byte count would bound the element count.
+  if (d.itemsize == 0) failInput("{}: unsupported .npy dtype '{}' (0-byte items)", source, descr);
+  if (d.dtype == DType::String && numel > limits.max_strings)
+    failInput("{}: the array has {} strings, more than the limit of {}", source, numel,
+              limits.max_strings);
+  if (static_cast<uint64_t>(numel) > limits.max_array_bytes / d.itemsize)
+    failInput("{}: the array has {} elements of {} bytes, more than the limit of {} bytes", source,
+              numel, d.itemsize, limits.max_array_bytes);
+  if (static_cast<uint64_t>(numel) > avail / d.itemsize)
     failInput("{}: .npy data is truncated: {} elements of {} bytes need {} bytes, {} present",
               source, numel, d.itemsize, static_cast<uint64_t>(numel) * d.itemsize, avail);
   uint64_t nbytes = static_cast<uint64_t>(numel) * d.itemsize;
@@ -323,8 +334,8 @@ Tensor parseNpy(const std::shared_ptr<const Buffer>& bytes, const std::string& s
   return Tensor(d.dtype, dims, ordered);
 }
 
-Tensor loadNpy(const std::string& path) {
-  return parseNpy(Buffer::mapFile(path), path);
+Tensor loadNpy(const std::string& path, const NpyLimits& limits) {
+  return parseNpy(Buffer::mapFile(path), path, limits);
 }
 
 std::string encodeNpy(const Tensor& t) {
@@ -425,7 +436,8 @@ void saveNpy(const std::string& path, const Tensor& t) {
   f.commit(false);
 }
 
-NamedTensors parseNpz(const std::shared_ptr<const Buffer>& bytes, const std::string& source) {
+NamedTensors parseNpz(const std::shared_ptr<const Buffer>& bytes, const std::string& source,
+                      const NpyLimits& limits) {
   const uint8_t* p = bytes->data();
   uint64_t size = bytes->size();
   if (size < 22) failInput("{}: not an .npz file (too short for a zip archive)", source);
@@ -444,7 +456,7 @@ NamedTensors parseNpz(const std::shared_ptr<const Buffer>& bytes, const std::str
   if ((entries == 0xffff || cd_offset == 0xffffffff || cd_size == 0xffffffff) && eocd >= 20 &&
       rd32(p + eocd - 20) == 0x07064b50) {
     uint64_t z64 = rd64(p + eocd - 20 + 8);
-    if (z64 > size - 56 || rd32(p + z64) != 0x06064b50)
+    if (size < 56 || z64 > size - 56 || rd32(p + z64) != 0x06064b50)
       failInput("{}: corrupt zip64 directory record", source);
     entries = rd64(p + z64 + 32);
     cd_size = rd64(p + z64 + 40);
@@ -453,6 +465,10 @@ NamedTensors parseNpz(const std::shared_ptr<const Buffer>& bytes, const std::str
   if (cd_offset > size || cd_size > size - cd_offset)
     failInput("{}: zip directory lies outside the file", source);
   NamedTensors out;
+  // [start, end) of every member's local header + data: members must not overlap, or a small
+  // archive could inflate the same compressed bytes many times over (a "zip bomb").
+  std::map<uint64_t, uint64_t> extents;
+  uint64_t total = 0;  // bytes of all members, inflated
   uint64_t pos = cd_offset;
   for (uint64_t e = 0; e < entries; ++e) {
     if (pos + 46 > size || rd32(p + pos) != 0x02014b50)
@@ -491,15 +507,31 @@ NamedTensors parseNpz(const std::shared_ptr<const Buffer>& bytes, const std::str
       k += 4 + len;
     }
     pos += 46 + name_len + extra_len + comment_len;
-    if (local + 30 > size || rd32(p + local) != 0x04034b50)
+    if (local > size || size - local < 30 || rd32(p + local) != 0x04034b50)
       failInput("{}: member '{}' has a corrupt local header", source, name);
     uint64_t data = local + 30 + rd16(p + local + 26) + rd16(p + local + 28);
     if (data > size || csize > size - data) failInput("{}: member '{}' is truncated", source, name);
+    // Checked before inflating anything: the next extent must start at or after this one's end,
+    // and the previous one must end at or before its start.
+    auto next = extents.lower_bound(local);
+    if ((next != extents.end() && next->first < data + csize) ||
+        (next != extents.begin() && std::prev(next)->second > local))
+      failInput("{}: zip members overlap (member '{}'; not an archive numpy writes)", source, name);
+    extents.emplace(local, data + csize);
+    if (usize > limits.max_array_bytes || usize > limits.max_total_bytes - total)
+      failInput(
+          "{}: member '{}' declares {} bytes, more than the limit of {} per array and {} in all",
+          source, name, usize, limits.max_array_bytes, limits.max_total_bytes);
+    total += usize;
     std::shared_ptr<const Buffer> member;
     if (method == 0) {
       if (csize != usize) failInput("{}: stored member '{}' has inconsistent sizes", source, name);
       member = Buffer::slice(bytes, data, csize);
     } else if (method == 8) {
+      // Deflate expands at most 1032:1; a larger declared size is a lie, caught before allocating.
+      if (usize / 1032 > csize + 1)
+        failInput("{}: member '{}' claims to inflate {} bytes to {}, more than deflate can", source,
+                  name, csize, usize);
       auto buf = Buffer::allocate(usize);
       z_stream zs{};
       if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) failInput("{}: zlib init failed", source);
@@ -537,13 +569,13 @@ NamedTensors parseNpz(const std::shared_ptr<const Buffer>& bytes, const std::str
     std::string array_name = name;
     if (array_name.size() > 4 && array_name.compare(array_name.size() - 4, 4, ".npy") == 0)
       array_name.resize(array_name.size() - 4);
-    out.emplace_back(array_name, parseNpy(member, source + ":" + name));
+    out.emplace_back(array_name, parseNpy(member, source + ":" + name, limits));
   }
   return out;
 }
 
-NamedTensors loadNpz(const std::string& path) {
-  return parseNpz(Buffer::mapFile(path), path);
+NamedTensors loadNpz(const std::string& path, const NpyLimits& limits) {
+  return parseNpz(Buffer::mapFile(path), path, limits);
 }
 
 void saveNpz(const std::string& path, const NamedTensors& arrays) {

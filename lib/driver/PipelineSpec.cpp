@@ -96,6 +96,7 @@ class SpecLoader {
       std::string name;
       std::vector<std::pair<std::string, RawOptionValue>> options;
       YAML::Node at = item;
+      YAML::Node option_map;  // the pass's `{options}` mapping, when it has one
       if (item.IsScalar()) {
         name = item.Scalar();
       } else if (item.IsMap() && item.size() == 1) {
@@ -105,7 +106,8 @@ class SpecLoader {
         if (!kv.second.IsNull()) {
           if (!kv.second.IsMap())
             error(kv.second, "the options of pass '" + name + "' must be a mapping");
-          for (const auto& o : kv.second)
+          option_map.reset(kv.second);
+          for (const auto& o : option_map)
             options.emplace_back(o.first.Scalar(), optionValue(o.second, o.first.Scalar()));
         }
       } else {
@@ -116,8 +118,10 @@ class SpecLoader {
       } catch (const Error& e) {
         // Point at the option when the message names one, else at the pass.
         YAML::Node where = at;
-        if (item.IsMap())
-          for (const auto& o : item.begin()->second)
+        // Iterate a named node: a range over `item.begin()->second` would outlive the temporary
+        // iterator it points into (ASan: stack-use-after-scope).
+        if (option_map.IsMap())
+          for (const auto& o : option_map)
             if (std::string(e.what()).find("'" + o.first.Scalar() + "'") != std::string::npos)
               where.reset(o.second);  // yaml-cpp: operator= would overwrite the node
         error(where, (name.empty() ? std::string() : "pass '" + name + "': ") + e.what());

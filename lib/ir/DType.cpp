@@ -2,6 +2,7 @@
 #include "ir/DType.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace mopt {
@@ -100,8 +101,12 @@ bool isInteger(DType t) {
 
 uint64_t dtypeStorageBytes(DType t, uint64_t numel) {
   int bits = dtypeBits(t);
-  if (bits == 4) return (numel + 1) / 2;
-  return numel * static_cast<uint64_t>(bits / 8);
+  if (bits == 4) return numel / 2 + numel % 2;
+  // Saturate rather than wrap: a declared shape like [2^60] of complex128 must not come out as
+  // 0 bytes and match an empty buffer.
+  auto width = static_cast<uint64_t>(bits / 8);
+  if (width && numel > UINT64_MAX / width) return UINT64_MAX;
+  return numel * width;
 }
 
 float halfToFloat(uint16_t h) {

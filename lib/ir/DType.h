@@ -56,7 +56,8 @@ int dtypeBits(DType t);
 bool isFloatingPoint(DType t);  // f16, bf16, f32, f64 and the float8 family
 bool isInteger(DType t);        // signed and unsigned, including int4
 bool isSignedInteger(DType t);
-// Bytes needed for `numel` elements (int4 packs two per byte, rounding up).
+// Bytes needed for `numel` elements (int4 packs two per byte, rounding up); UINT64_MAX when the
+// product does not fit (no real buffer has that size, so size checks fail cleanly).
 uint64_t dtypeStorageBytes(DType t, uint64_t numel);
 
 // IEEE half and bfloat16 conversions; rounding is to nearest even, NaN stays NaN.

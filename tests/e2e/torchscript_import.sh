@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # TorchScript -> ONNX: scripted and traced samples, torchvision models, a traced BERT-like encoder,
-# LSTM/GRU (uni/bidirectional, batch_first). Each converted model runs in ONNX Runtime within 1e-4
+# a scripted nn.TransformerEncoder, LSTM/GRU (uni/bidirectional, batch_first). Each converted model runs in ONNX Runtime within 1e-4
 # of the original running in LibTorch (Python's torch.jit.load).
 source "$(dirname "$0")/lib.sh"
 S=$MOPT_SRC/samples
 F=${MOPT_FIXTURES:-$MOPT_BUILD/fixtures}
 TS_RUN="$PY $MOPT_SRC/tests/e2e/ts_run.py"
 $PY "$MOPT_SRC/scripts/make_fixtures.py" --out "$F" --only resnet18,mobilenet_v2,bert >/dev/null
-$PY "$MOPT_SRC/tests/e2e/make_rnn_models.py" "$WORK"
+$PY "$MOPT_SRC/tests/e2e/make_ts_models.py" "$WORK"
 $PY - "$WORK" "$S/digits_test.npz" <<'PYEOF'
 import sys
 import numpy as np
@@ -51,6 +51,8 @@ for v in scripted traced; do
 done
 convert_and_check bert.traced "$F/bert.traced.pt" "$WORK/txt.npz" input_ids,attention_mask \
   input_ids:i64=N,S attention_mask:i64=N,S
+convert_and_check encoder.scripted "$WORK/encoder.scripted.pt" "$WORK/encoder_input.npz" x,mask \
+  x=N,S,64 mask:bool=N,S
 
 # BatchNorm kept on request: the CNN keeps its two BatchNormalization nodes.
 $MOPT convert "$S/digits_cnn.scripted.pt" -o "$WORK/cnn_bn.onnx" --input-shape input=N,1,8,8 --keep-batchnorm 2>/dev/null

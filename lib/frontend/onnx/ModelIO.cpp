@@ -14,9 +14,12 @@ Model loadOnnxBytes(const std::shared_ptr<const Buffer>& bytes, const std::strin
                     const std::string& base_dir, const OnnxLoadOptions& opts) {
   ParseLimits limits;
   limits.max_depth = opts.max_nesting;
+  limits.max_nodes = opts.max_nodes;
+  limits.max_string_bytes = opts.max_string_bytes;
+  limits.max_string_elements = opts.max_string_elements;
   PModel pm = parseModel(bytes, source, limits);
   ExternalDataResolver ext(source, base_dir);
-  Model m = importOnnx(pm, source, ext);
+  Model m = importOnnx(pm, source, ext, &opts);
   m.source_path = source;
   m.source_external_data = ext.used();
   if (opts.verify) {
@@ -118,7 +121,8 @@ std::string serializeOnnx(const Model& m) {
 Tensor loadTensorProto(const std::string& path) {
   PTensor t = parseTensor(Buffer::mapFile(path), path);
   ExternalDataResolver ext(path, dirName(path));
-  return importOnnxTensor(t, path, ext);
+  OnnxLoadOptions limits;
+  return importOnnxTensor(t, path, ext, &limits);
 }
 
 }  // namespace mopt

@@ -10,9 +10,17 @@
 
 namespace mopt {
 
+// Limits on what a model file may declare. Exceeding one is Error(Input): one line naming the
+// file, the limit and the `mopt` flag that raises it. Independently of these, every declared size
+// is checked against the bytes actually present before anything is allocated for it.
 struct OnnxLoadOptions {
-  bool verify = true;  // structural + schema verification after import
-  int max_nesting = 64;
+  bool verify = true;                               // structural + schema verification
+  int max_nesting = 64;                             // nested messages (--max-nesting)
+  int64_t max_nodes = int64_t{1} << 22;             // nodes, subgraphs and functions included
+  uint64_t max_tensor_bytes = uint64_t{16} << 30;   // data of one tensor (dtype x dims)
+  uint64_t max_total_bytes = uint64_t{1} << 40;     // data of all tensors together
+  uint64_t max_string_bytes = uint64_t{256} << 20;  // one string (names, attributes, elements)
+  int64_t max_string_elements = int64_t{1} << 24;   // elements of one string tensor
 };
 
 // Loads a model file; weights (inline raw_data and external data) stay memory-mapped.

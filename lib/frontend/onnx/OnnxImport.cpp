@@ -132,7 +132,8 @@ std::shared_ptr<const Buffer> packValues(const std::vector<T>& src, size_t count
 
 class Importer {
  public:
-  Importer(const std::string& source, ExternalDataResolver& ext) : source_(source), ext_(ext) {}
+  Importer(const std::string& source, ExternalDataResolver& ext, const OnnxLoadOptions* limits)
+      : source_(source), ext_(ext), limits_(limits) {}
 
   Model model(PModel& pm) {
     Model m;
@@ -169,8 +170,9 @@ class Importer {
     if (numel < 0) failInput("{}: {} has dimensions whose product overflows", source_, label);
     if (t.has_segment)
       failInput("{}: {} uses tensor segments, which mopt does not support", source_, label);
-    Tensor out;
     uint64_t n = static_cast<uint64_t>(numel);
+    checkLimits(*dtype, n, label);
+    Tensor out;
     if (t.data_location == 1 || !t.external_data.empty()) {
       if (*dtype == DType::String)
         failInput("{}: {} is a string tensor stored externally, which ONNX forbids", source_,
@@ -199,6 +201,31 @@ class Importer {
  private:
   const std::string& source_;
   ExternalDataResolver& ext_;
+  const OnnxLoadOptions* limits_;
+  uint64_t total_bytes_ = 0;  // declared data of every tensor imported so far
+
+  // The declared size against the limits, before any data is resolved or copied.
+  void checkLimits(DType dtype, uint64_t n, const std::string& label) {
+    if (!limits_) return;
+    if (dtype == DType::String) {
+      if (n > static_cast<uint64_t>(limits_->max_string_elements))
+        failInput("{}: {} declares {} strings, more than the limit of {} (--max-string-elements)",
+                  source_, label, n, limits_->max_string_elements);
+      return;
+    }
+    uint64_t bytes = dtypeStorageBytes(dtype, n);
+    if (bytes > limits_->max_tensor_bytes)
+      failInput(
+          "{}: {} declares {} elements of type {}, more than the limit of {} bytes per tensor "
+          "(--max-tensor-bytes)",
+          source_, label, n, dtypeOnnxName(dtype), limits_->max_tensor_bytes);
+    if (bytes > limits_->max_total_bytes - total_bytes_)  // total_bytes_ <= the limit: no wrap
+      failInput(
+          "{}: the model's tensors declare more than the limit of {} bytes in all "
+          "(--max-total-bytes)",
+          source_, limits_->max_total_bytes);
+    total_bytes_ += bytes;
+  }
 
   static std::string dimsText(const std::vector<int64_t>& dims) {
     std::string s = "[";
@@ -658,12 +685,14 @@ class Importer {
 
 }  // namespace
 
-Model importOnnx(PModel& pm, const std::string& source, ExternalDataResolver& ext) {
-  return Importer(source, ext).model(pm);
+Model importOnnx(PModel& pm, const std::string& source, ExternalDataResolver& ext,
+                 const OnnxLoadOptions* limits) {
+  return Importer(source, ext, limits).model(pm);
 }
 
-Tensor importOnnxTensor(PTensor& t, const std::string& source, ExternalDataResolver& ext) {
-  return Importer(source, ext).tensor(t, "tensor");
+Tensor importOnnxTensor(PTensor& t, const std::string& source, ExternalDataResolver& ext,
+                        const OnnxLoadOptions* limits) {
+  return Importer(source, ext, limits).tensor(t, "tensor");
 }
 
 }  // namespace mopt

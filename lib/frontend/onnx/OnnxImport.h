@@ -1,6 +1,7 @@
 // Internal: conversion between the ONNX wire structs and the IR (used by ModelIO.cpp and tests).
 #pragma once
 
+#include "frontend/onnx/Onnx.h"
 #include "frontend/onnx/Wire.h"
 #include "ir/Graph.h"
 
@@ -24,9 +25,11 @@ class ExternalDataResolver {
   bool used_ = false;
 };
 
-Model importOnnx(onnx_wire::PModel& pm, const std::string& source, ExternalDataResolver& ext);
-Tensor importOnnxTensor(onnx_wire::PTensor& t, const std::string& source,
-                        ExternalDataResolver& ext);
+// `limits` null: nothing is limited (re-importing a model already in memory).
+Model importOnnx(onnx_wire::PModel& pm, const std::string& source, ExternalDataResolver& ext,
+                 const OnnxLoadOptions* limits = nullptr);
+Tensor importOnnxTensor(onnx_wire::PTensor& t, const std::string& source, ExternalDataResolver& ext,
+                        const OnnxLoadOptions* limits = nullptr);
 
 // Receives tensors that go to the external data file; returns where each one was put.
 class ExternalDataSink {

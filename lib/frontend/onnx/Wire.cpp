@@ -3,6 +3,7 @@
 
 #include "ir/Error.h"
 
+#include <algorithm>
 #include <cstring>
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ONNX raw data is little-endian");
@@ -17,6 +18,7 @@ struct Ctx {
   const std::shared_ptr<const Buffer>* buffer;
   const std::string* source;
   ParseLimits limits;
+  int64_t nodes = 0;  // NodeProtos seen so far, subgraphs and functions included
 };
 
 class Reader {
@@ -83,7 +85,22 @@ class Reader {
 
   std::string string() {
     auto [b, n] = lengthDelimited();
+    if (n > ctx_.limits.max_string_bytes)
+      error(fmt::format("a string of {} bytes is longer than the limit of {} (--max-string-bytes)",
+                        n, ctx_.limits.max_string_bytes));
     return std::string(reinterpret_cast<const char*>(b), n);
+  }
+
+  // Counts one more NodeProto against the model-wide limit.
+  void countNode() {
+    if (++ctx_.nodes > ctx_.limits.max_nodes)
+      error(fmt::format("the model has more than {} nodes (--max-nodes)", ctx_.limits.max_nodes));
+  }
+
+  void checkStringElements(size_t have) {
+    if (static_cast<int64_t>(have) >= ctx_.limits.max_string_elements)
+      error(fmt::format("a tensor has more than {} strings (--max-string-elements)",
+                        ctx_.limits.max_string_elements));
   }
 
   Reader sub(const char* message) {
@@ -137,6 +154,14 @@ class Reader {
   void repeated(int wire, int scalar_wire, uint32_t field, std::vector<T>& out, Decode decode) {
     if (wire == kLen) {  // packed
       auto [b, n] = lengthDelimited();
+      // Exact reservation: large typed-data fields (float_data, int64_data) take no more memory
+      // than their final size, which is bounded by the payload (at most 8 bytes per varint byte).
+      uint64_t count =
+          scalar_wire == kFixed32 ? n / 4
+          : scalar_wire == kFixed64
+              ? n / 8
+              : static_cast<uint64_t>(std::count_if(b, b + n, [](uint8_t c) { return c < 0x80; }));
+      out.reserve(out.size() + count);
       Reader r(ctx_, b, b + n, depth_, message_);
       while (r.more())
         out.push_back(decode(r));
@@ -235,6 +260,7 @@ void parseTensor(Reader r, PTensor& t) {
         break;
       case 6:
         r.expect(w, kLen, f);
+        r.checkStringElements(t.string_data.size());
         t.string_data.push_back(r.string());
         break;
       case 7:
@@ -555,6 +581,7 @@ void parseGraph(Reader r, PGraph& g) {
     switch (f) {
       case 1:
         r.expect(w, kLen, f);
+        r.countNode();
         g.node.emplace_back();
         parseNode(r.sub("NodeProto"), g.node.back());
         break;
@@ -637,6 +664,7 @@ void parseFunction(Reader r, PFunction& fn) {
         break;
       case 7:
         r.expect(w, kLen, f);
+        r.countNode();
         fn.node.emplace_back();
         parseNode(r.sub("NodeProto"), fn.node.back());
         break;

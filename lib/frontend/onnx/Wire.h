@@ -152,8 +152,12 @@ struct PModel {
   std::string unknown;
 };
 
+// What a file may declare before parsing stops with Error(Input) (OnnxLoadOptions sets these).
 struct ParseLimits {
   int max_depth = 64;  // nested messages (subgraphs nest about 4 levels per graph)
+  int64_t max_nodes = int64_t{1} << 22;             // NodeProtos in all graphs and functions
+  uint64_t max_string_bytes = uint64_t{256} << 20;  // one string field
+  int64_t max_string_elements = int64_t{1} << 24;   // string_data entries of one TensorProto
 };
 
 // Parses a ModelProto from `bytes` (the whole buffer). Large raw_data fields become views into

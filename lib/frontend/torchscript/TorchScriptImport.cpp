@@ -460,6 +460,35 @@ class Importer {
       bind(n, 0, TV::constant(torch::jit::toIValue(n->output()).value_or(c10::IValue())));
       return;
     }
+    if (k == "prim::Uninitialized") return bind(n, 0, TV());  // only read on paths not taken
+    if (k == "aten::__is__" || k == "aten::__isnot__") {
+      // Only `x is None` tests reach here: whether a value is None is known at import time.
+      const TV& a = get(n->input(0));
+      const TV& b = get(n->input(1));
+      bool same;
+      if (n->input(0) == n->input(1))
+        same = true;
+      else if (a.kind == TV::Kind::Tensor && b.kind == TV::Kind::Tensor)
+        same = a.ir == b.ir;  // one IR value is one tensor object
+      else if (a.isNone() || b.isNone())
+        same = a.isNone() && b.isNone();
+      else
+        unsupported(n, "identity tests other than `is None`");
+      return bind(n, 0, TV::constant(c10::IValue(k == "aten::__is__" ? same : !same)));
+    }
+    if (k == "prim::unchecked_unwrap_optional" || k == "aten::_unwrap_optional")
+      return bind(n, 0, get(n->input(0)));
+    if (k == "aten::find") {
+      const TV& hay = get(n->input(0));
+      const TV& needle = get(n->input(1));
+      if (hay.kind != TV::Kind::Const || !hay.c.isString() || needle.kind != TV::Kind::Const ||
+          !needle.c.isString())
+        unsupported(n, "find on strings known only at run time");
+      auto pos = hay.c.toStringRef().find(needle.c.toStringRef());
+      return bind(n, 0,
+                  TV::constant(c10::IValue(pos == std::string::npos ? int64_t{-1}
+                                                                    : static_cast<int64_t>(pos))));
+    }
     if (k == "prim::ListConstruct" || k == "prim::TupleConstruct") {
       TV t;
       t.kind = TV::Kind::List;
@@ -489,9 +518,58 @@ class Importer {
       DType dt = dtypeOf(get(n->input(0)));
       return bind(n, 0, TV::constant(c10::IValue(static_cast<int64_t>(toScalarType(n, dt)))));
     }
-    if (k == "prim::device" || k == "aten::format")
+    if (k == "prim::device" || k == "aten::str")
       return bind(n, 0, TV::constant(c10::IValue(std::string("cpu"))));
+    if (k == "aten::format") return bind(n, 0, TV::constant(c10::IValue(std::string("(message)"))));
     if (k == "aten::list") return bind(n, 0, get(n->input(0)));
+    // Modules such as nn.TransformerEncoder pick a fused fast path unless autograd is active. The
+    // importer answers as if it were, so they take their reference path made of ordinary ops
+    // (mathematically the same).
+    if (k == "aten::is_autocast_enabled" || k == "aten::is_autocast_cpu_enabled")
+      return bind(n, 0, TV::constant(c10::IValue(false)));
+    if (k == "aten::__getitem__" || k == "prim::TupleIndex") {
+      const TV& list = get(n->input(0));
+      int64_t i = needInt(n, 1);
+      std::vector<TV> items = list.items;
+      if (list.kind == TV::Kind::Const && list.c.isIntList())
+        for (int64_t v : list.c.toIntVector())
+          items.push_back(TV::constant(c10::IValue(v)));
+      if (i < 0) i += static_cast<int64_t>(items.size());
+      if (i < 0 || i >= static_cast<int64_t>(items.size()))
+        unsupported(n, "an index outside the list");
+      return bind(n, 0, items[static_cast<size_t>(i)]);
+    }
+    if (k == "aten::is_grad_enabled" || k == "prim::requires_grad")
+      return bind(n, 0, TV::constant(c10::IValue(true)));
+    if (k == "prim::is_cuda" || k == "prim::is_sparse" || k == "prim::is_nested" ||
+        k == "prim::is_mkldnn" || k == "prim::is_quantized" || k == "prim::is_meta")
+      return bind(n, 0, TV::constant(c10::IValue(false)));
+    if (k == "aten::is_floating_point")
+      return bind(n, 0, TV::constant(c10::IValue(isFloatingPoint(dtypeOf(get(n->input(0)))))));
+    if (k == "aten::append") {
+      // Lists are values here; appending rebinds the list (later readers see the longer list).
+      TV list = get(n->input(0));
+      if (list.kind != TV::Kind::List) {
+        TV l;
+        l.kind = TV::Kind::List;
+        list = l;
+      }
+      list.items.push_back(get(n->input(1)));
+      env_[n->input(0)] = list;
+      return bind(n, 0, list);
+    }
+    if (k == "aten::any" || k == "aten::all") {
+      const TV& list = get(n->input(0));
+      if (list.kind != TV::Kind::List) unsupported(n, "any/all of a tensor");
+      bool any = false, all = true;
+      for (const auto& item : list.items) {
+        auto v = constInt(item);
+        if (!v) unsupported(n, "any/all of values known only at run time");
+        any = any || *v;
+        all = all && *v;
+      }
+      return bind(n, 0, TV::constant(c10::IValue(k == "aten::any" ? any : all)));
+    }
     if (k == "prim::NumToTensor" || k == "aten::Int" || k == "aten::Float" ||
         k == "aten::contiguous" || k == "aten::detach" || k == "aten::clone" ||
         k == "aten::alias" || k == "prim::unchecked_cast" || k == "aten::ScalarImplicit") {
@@ -501,6 +579,9 @@ class Importer {
     if (k == "aten::size") return size(n);
     if (k == "aten::len") {
       const TV& list = get(n->input(0));
+      if (list.kind == TV::Kind::Const && list.c.isString())
+        return bind(n, 0,
+                    TV::constant(c10::IValue(static_cast<int64_t>(list.c.toStringRef().size()))));
       if (list.kind == TV::Kind::List)
         return bind(n, 0, TV::constant(c10::IValue(static_cast<int64_t>(list.items.size()))));
       if (auto c = constInts(list))
@@ -644,7 +725,18 @@ class Importer {
 
   void unary(const JNode* n, const std::string& op) {
     const TV& x = get(n->input(0));
-    bindTensor(n, emit(op, {tensorOf(x)})->output(0), dtypeOf(x), rankOf(x));
+    Value* v = tensorOf(x);
+    DType dt = dtypeOf(x);
+    static const std::set<std::string> kFloatOnly = {"Sqrt", "Exp", "Log",       "Sigmoid",
+                                                     "Tanh", "Erf", "Reciprocal"};
+    if (isInteger(dt) && kFloatOnly.count(op)) {
+      // math.sqrt(int) and friends give floats (e.g. attention's 1/sqrt(head_dim)).
+      Node* c = emit("Cast", {v});
+      c->setAttr(Attribute::makeInt("to", static_cast<int64_t>(DType::F32)));
+      v = c->output(0);
+      dt = DType::F32;
+    }
+    bindTensor(n, emit(op, {v})->output(0), dt, rankOf(x));
   }
 
   Value* transposed2d(Value* w) {
@@ -927,6 +1019,26 @@ class Importer {
     bind(n, 0, list);
   }
 
+  // split(x, split_size: int | sizes: int[], dim) -> a list of tensors.
+  void split(const JNode* n) {
+    const TV& x = get(n->input(0));
+    int64_t dim = normAxis(n, needInt(n, 2), rankOf(x));
+    std::vector<int64_t> sizes = needInts(n, 1);
+    Node* s;
+    if (sizes.size() == 1 && n->input(1)->type()->kind() == c10::TypeKind::IntType) {
+      // A chunk size: the number of pieces is fixed by the graph (ListUnpack) only at run time;
+      // take it from the output list type when it is unpacked, else the dim must be static.
+      unsupported(n, "split by a chunk size (use explicit sizes)");
+    }
+    s = emit("Split", {tensorOf(x), i64s(sizes)}, sizes.size());
+    s->setAttr(Attribute::makeInt("axis", dim));
+    TV list;
+    list.kind = TV::Kind::List;
+    for (Value* o : s->outputs())
+      list.items.push_back(TV::tensor(o, dtypeOf(x), rankOf(x)));
+    bind(n, 0, list);
+  }
+
   void cat(const JNode* n, bool stack) {
     const TV& list = get(n->input(0));
     if (list.kind != TV::Kind::List) unsupported(n, "a list of tensors of unknown length");
@@ -1037,6 +1149,7 @@ class Importer {
       return binary(n, "Sub", true);
     }
     if (base("aten::mul")) return binary(n, "Mul");
+    if (k == "aten::floordiv" || base("aten::floor_divide")) return floorDivide(n);
     if (base("aten::div")) {
       std::string mode;
       if (n->inputs().size() > 2 && get(n->input(2)).kind == TV::Kind::Const &&
@@ -1044,22 +1157,7 @@ class Importer {
         mode = get(n->input(2)).c.toStringRef();
       const TV& a = get(n->input(0));
       bool integer = isInteger(dtypeOf(a)) && isInteger(dtypeOf(get(n->input(1))));
-      if (mode == "floor") {
-        // floor division: exact through doubles for |values| < 2^53.
-        DType dt = dtypeOf(a);
-        auto toD = [&](Value* v) {
-          Node* c = emit("Cast", {v});
-          c->setAttr(Attribute::makeInt("to", static_cast<int64_t>(DType::F64)));
-          return c->output(0);
-        };
-        Value* q =
-            emit("Floor",
-                 {emit("Div", {toD(tensorOf(a)), toD(tensorOf(get(n->input(1)), dt))})->output(0)})
-                ->output(0);
-        Node* back = emit("Cast", {q});
-        back->setAttr(Attribute::makeInt("to", static_cast<int64_t>(dt)));
-        return bindTensor(n, back->output(0), dt, rankOf(a));
-      }
+      if (mode == "floor") return floorDivide(n);
       if (integer && mode.empty()) {
         // True division of integers gives floats in PyTorch.
         auto toF = [&](Value* v) {
@@ -1176,6 +1274,11 @@ class Importer {
     if (k == "aten::softmax") return softmax(n, "Softmax");
     if (k == "aten::log_softmax") return softmax(n, "LogSoftmax");
     if (k == "aten::chunk") return chunk(n);
+    if (k == "aten::split" || k == "aten::split_with_sizes") return split(n);
+    if (k == "aten::logical_not") {
+      const TV& x = get(n->input(0));
+      return bindTensor(n, emit("Not", {tensorOf(x)})->output(0), DType::Bool, rankOf(x));
+    }
     if (k == "aten::cat") return cat(n, false);
     if (k == "aten::stack") return cat(n, true);
     if (k == "aten::slice") return slice(n);
@@ -1283,6 +1386,22 @@ class Importer {
     if (k == "aten::lstm") return lstmOrGru(n, true);
     if (k == "aten::gru") return lstmOrGru(n, false);
     unsupported(n);
+  }
+
+  // Floor division, exact through doubles for |values| < 2^53 (ONNX Div truncates integers).
+  void floorDivide(const JNode* n) {
+    const TV& a = get(n->input(0));
+    DType dt = dtypeOf(a) == DType::Undefined ? DType::I64 : dtypeOf(a);
+    auto toD = [&](Value* v) {
+      Node* c = emit("Cast", {v});
+      c->setAttr(Attribute::makeInt("to", static_cast<int64_t>(DType::F64)));
+      return c->output(0);
+    };
+    Value* quotient =
+        emit("Div", {toD(tensorOf(a)), toD(tensorOf(get(n->input(1)), dt))})->output(0);
+    Node* back = emit("Cast", {emit("Floor", {quotient})->output(0)});
+    back->setAttr(Attribute::makeInt("to", static_cast<int64_t>(dt)));
+    bindTensor(n, back->output(0), dt, rankOf(a));
   }
 
   void compare(const JNode* n, const std::string& op) {
