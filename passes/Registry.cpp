@@ -7,6 +7,8 @@
 #include "passes/cleanup/FoldBatchNorm.h"
 #include "passes/cleanup/FoldConstants.h"
 #include "passes/convert/ConvertOpset.h"
+#include "passes/quantize/QuantizeDynamic.h"
+#include "passes/quantize/QuantizeWeightOnly.h"
 
 namespace mopt {
 

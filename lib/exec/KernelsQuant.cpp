@@ -260,6 +260,57 @@ void opMatMulNBits(KernelContext& ctx) {
   ctx.setOutput(0, y.to(type), ctx.inputType(0));
 }
 
+// com.microsoft GatherBlockQuantized: Gather on a block-quantized table (embeddings), only the
+// gathered rows dequantized. Data is uint8 with `bits`-bit codes packed along the last axis (the
+// quantized one); scales (and packed zero points, default 2^(bits-1)) have one entry per block.
+void opGatherBlockQuantized(KernelContext& ctx) {
+  const at::Tensor& data = ctx.input(0);
+  int64_t bits = ctx.attrInt("bits", 4), block = ctx.attrInt("block_size", 128);
+  if (data.scalar_type() != at::kByte) ctx.fail("data must be uint8 (packed codes)");
+  if (bits != 4 && bits != 8) ctx.fail("bits={} is not supported", bits);
+  if (block <= 0) ctx.fail("block_size must be positive");
+  if (data.dim() < 1) ctx.fail("data must have at least one dimension");
+  int64_t qaxis = normalizeAxis(ctx, ctx.attrInt("quantize_axis", 1), data.dim());
+  int64_t gaxis = normalizeAxis(ctx, ctx.attrInt("gather_axis", 0), data.dim());
+  if (qaxis != data.dim() - 1 || gaxis == qaxis)
+    ctx.fail("only quantize_axis = the last axis and gather_axis before it are supported");
+  const at::Tensor& indices = ctx.input(1);
+  if (indices.scalar_type() != at::kLong && indices.scalar_type() != at::kInt)
+    ctx.fail("indices must be int32 or int64");
+  int64_t n = data.size(gaxis);
+  at::Tensor idx = indices.to(at::kLong).reshape({-1});
+  if (idx.numel() > 0) {
+    auto [lo, hi] = at::aminmax(idx);
+    if (lo.item<int64_t>() < -n || hi.item<int64_t>() >= n)
+      ctx.fail("an index is out of range for an axis of size {}", n);
+    idx = at::where(idx < 0, idx + n, idx);
+  }
+  int64_t D = data.size(qaxis) * (8 / bits), blocks = (D + block - 1) / block;
+  at::Tensor scales = ctx.input(2);
+  if (scales.dim() != data.dim() || scales.size(qaxis) != blocks)
+    ctx.fail("scales of shape {} do not match data {} with block_size {}", c10::str(scales.sizes()),
+             c10::str(data.sizes()), block);
+  at::Tensor q = unpackBits(data.index_select(gaxis, idx), bits).to(at::kFloat);
+  at::Tensor s = scales.index_select(gaxis, idx).to(at::kFloat);
+  at::Tensor zp;
+  if (ctx.hasInput(3)) {
+    at::Tensor z = ctx.input(3).index_select(gaxis, idx);
+    if (z.scalar_type() != at::kByte) ctx.fail("zero_points must be uint8 (packed)");
+    zp = unpackBits(z, bits).narrow(qaxis, 0, blocks).to(at::kFloat);
+  } else {
+    zp = at::full_like(s, static_cast<double>(1 << (bits - 1)));
+  }
+  auto expand = [&](const at::Tensor& p) {
+    return p.repeat_interleave(block, qaxis).narrow(qaxis, 0, D);
+  };
+  at::Tensor out = (q - expand(zp)) * expand(s);
+  std::vector<int64_t> shape(data.sizes().begin(), data.sizes().begin() + gaxis);
+  shape.insert(shape.end(), indices.sizes().begin(), indices.sizes().end());
+  shape.insert(shape.end(), data.sizes().begin() + gaxis + 1, data.sizes().end() - 1);
+  shape.push_back(D);
+  ctx.setOutput(0, out.reshape(shape).to(scales.scalar_type()), ctx.inputType(2));
+}
+
 }  // namespace
 
 void addQuantKernels(KernelList& k) {
@@ -271,6 +322,7 @@ void addQuantKernels(KernelList& k) {
   k.push_back({"", "QLinearConv", opQLinearConv});
   k.push_back({"", "QLinearMatMul", opQLinearMatMul});
   k.push_back({"com.microsoft", "MatMulNBits", opMatMulNBits});
+  k.push_back({"com.microsoft", "GatherBlockQuantized", opGatherBlockQuantized});
 }
 
 }  // namespace mopt::exec

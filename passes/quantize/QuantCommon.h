@@ -1,0 +1,41 @@
+// What the quantization passes share: their common options, and the weight layouts of the ops
+// they quantize (which input is the weight, along which axis its output channels lie).
+#pragma once
+
+#include "pass/Pass.h"
+#include "passes/quantize/QuantMath.h"
+#include "passes/quantize/Selection.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mopt {
+
+// `include-ops` (with the pass's default list) and `exclude`.
+std::vector<OptionSpec> selectionOptions(const std::string& default_ops,
+                                         const std::string& ops_help);
+NodeSelection selectionFrom(const OptionValues& o);
+
+// `weight-type` (int8|uint8) as a DType.
+DType weightTypeFrom(const OptionValues& o, const std::string& option = "weight-type");
+
+// A scalar or 1-D tensor of `dtype`.
+Tensor scalarOf(DType dtype, double v);
+
+// The float weight of a MatMul/Gemm as a [K, N] matrix (Gemm: transB and alpha applied), or why
+// the node does not qualify. `weight_input` is the index of the constant operand.
+struct MatMulWeight {
+  Tensor kn;  // [K, N], same float dtype as the original
+  size_t weight_input = 1;
+  std::string why_not;  // non-empty: not quantizable
+};
+MatMulWeight matmulWeight(const Node& n);
+
+// A copy of an int/float/string attribute or list (Attribute itself is move-only).
+Attribute copyScalarAttr(const Attribute& a);
+
+// The total bytes of float initializers (for before/after counters).
+int64_t floatWeightBytes(const Model& m);
+
+}  // namespace mopt
