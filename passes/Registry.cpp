@@ -8,6 +8,7 @@
 #include "passes/cleanup/FoldConstants.h"
 #include "passes/convert/ConvertOpset.h"
 #include "passes/quantize/QuantizeDynamic.h"
+#include "passes/quantize/QuantizeStatic.h"
 #include "passes/quantize/QuantizeWeightOnly.h"
 
 namespace mopt {

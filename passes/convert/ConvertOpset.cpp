@@ -28,7 +28,13 @@ const PassInfo& ConvertOpsetPass::info() {
         "",
         "opset version of the default domain to convert to",
         {},
-        true}}};
+        true},
+       {"only-upgrade",
+        OptionType::Bool,
+        "false",
+        "leave a model already at or above the target unchanged (a minimum opset)",
+        {},
+        false}}};
   return i;
 }
 
@@ -91,7 +97,7 @@ bool ConvertOpsetPass::run(Model& model, PassContext& ctx) {
   if (current < kMinConvertOpset || current > kMaxConvertOpset)
     fail(ErrorKind::Pass, "the model uses opset {}; convert-opset reads opsets {}..{}", current,
          kMinConvertOpset, kMaxConvertOpset);
-  if (current == target_) return false;
+  if (current == target_ || (only_upgrade_ && current >= target_)) return false;
 
   NameScope names(model);
   int64_t rewritten = 0;

@@ -14,11 +14,13 @@ namespace mopt {
 class ConvertOpsetPass : public Pass {
  public:
   static const PassInfo& info();
-  explicit ConvertOpsetPass(const OptionValues& o) : target_(o.getInt("target")) {}
+  explicit ConvertOpsetPass(const OptionValues& o)
+      : target_(o.getInt("target")), only_upgrade_(o.getBool("only-upgrade")) {}
   bool run(Model& model, PassContext& ctx) override;
 
  private:
   int64_t target_;
+  bool only_upgrade_;
 };
 
 }  // namespace mopt
