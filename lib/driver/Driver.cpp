@@ -68,7 +68,7 @@ Model loadModel(const std::string& path, const LoadOptions& opts) {
     case ModelFormat::Unknown:
       break;
   }
-  return loadOnnx(path);
+  return loadOnnx(path, opts.onnx);
 }
 
 OnnxSaveResult saveModel(const Model& m, const std::string& path, const SaveOptions& opts) {
@@ -137,7 +137,7 @@ RunResult runPipeline(const RunRequest& req) {
     fail(ErrorKind::Usage, "no input model (give one, or `input:` in the file)");
   checkOutputPath(spec.input, spec.output, req.in_place);
 
-  Model m = loadModel(spec.input);
+  Model m = loadModel(spec.input, req.load);
   PassManagerOptions pmo;
   pmo.verify_each = req.verify_each;
   pmo.schemas = &onnxSchemas();
@@ -155,7 +155,9 @@ RunResult runPipeline(const RunRequest& req) {
   };
   setMeta("mopt.version", MOPT_VERSION);
   setMeta("mopt.pipeline", r.canonical);
-  r.saved = saveOnnx(m, spec.output, spec.save);
+  SaveOptions so;  // ONNX, or TorchScript when the output is .pt/.pth/.ts
+  so.onnx = spec.save;
+  r.saved = saveModel(m, spec.output, so);
   return r;
 }
 

@@ -19,6 +19,7 @@ ModelFormat detectFormat(const std::string& path);
 ModelFormat outputFormat(const std::string& path, const std::string& to);
 
 struct LoadOptions {
+  OnnxLoadOptions onnx;                  // limits on what an ONNX file may declare
   TorchScriptImportOptions torchscript;  // input shapes etc. for TorchScript files
   std::string sample_npz;  // alternatively: TorchScript input names/dtypes/shapes from a sample
 };
@@ -56,6 +57,7 @@ struct RunRequest {
   std::set<std::string> print_ir_after;
   std::optional<ExternalDataMode> external_data;
   std::ostream* ir_out = nullptr;
+  LoadOptions load;  // how to read the input model
 };
 struct RunResult {
   std::string input, output, canonical;

@@ -321,6 +321,9 @@ void addQuantKernels(KernelList& k) {
   k.push_back({"", "ConvInteger", opConvInteger});
   k.push_back({"", "QLinearConv", opQLinearConv});
   k.push_back({"", "QLinearMatMul", opQLinearMatMul});
+  // ONNX Runtime's contrib forms, which take 16-bit types before opset 21 allows them.
+  k.push_back({"com.microsoft", "QuantizeLinear", opQuantizeLinear});
+  k.push_back({"com.microsoft", "DequantizeLinear", opDequantizeLinear});
   k.push_back({"com.microsoft", "MatMulNBits", opMatMulNBits});
   k.push_back({"com.microsoft", "GatherBlockQuantized", opGatherBlockQuantized});
 }

@@ -125,6 +125,32 @@ Attribute copyScalarAttr(const Attribute& a) {
   }
 }
 
+void SkipReport::add(const Node& n, const std::string& why) {
+  std::string name =
+      n.name().empty() ? (n.numOutputs() && n.output(0) ? n.output(0)->name() : "?") : n.name();
+  for (auto& g : groups_)
+    if (g.op == n.opType() && g.why == why) {
+      g.names.push_back(name);
+      return;
+    }
+  groups_.push_back({n.opType(), why, {name}});
+}
+
+void SkipReport::flush(PassContext& ctx) {
+  int64_t total = 0;
+  for (const auto& g : groups_) {
+    std::string examples;
+    for (size_t i = 0; i < g.names.size() && i < 3; ++i)
+      examples += (i ? ", " : "") + g.names[i];
+    if (g.names.size() > 3) examples += ", ...";
+    ctx.note("kept " + std::to_string(g.names.size()) + " " + g.op + " in float: " + g.why + " (" +
+             examples + ")");
+    total += static_cast<int64_t>(g.names.size());
+  }
+  if (total) ctx.count("nodes-skipped", total);
+  groups_.clear();
+}
+
 int64_t floatWeightBytes(const Model& m) {
   int64_t total = 0;
   forEachGraph(m, [&](const Graph& g) {

@@ -32,6 +32,22 @@ struct MatMulWeight {
 };
 MatMulWeight matmulWeight(const Node& n);
 
+// Candidates a pass left alone, grouped by op type and reason, so a model with hundreds of
+// similar nodes gets a handful of report lines (with examples), not hundreds.
+class SkipReport {
+ public:
+  void add(const Node& n, const std::string& why);
+  // One note per group, in the order groups were first seen; counts nodes-skipped.
+  void flush(PassContext& ctx);
+
+ private:
+  struct Group {
+    std::string op, why;
+    std::vector<std::string> names;
+  };
+  std::vector<Group> groups_;
+};
+
 // A copy of an int/float/string attribute or list (Attribute itself is move-only).
 Attribute copyScalarAttr(const Attribute& a);
 

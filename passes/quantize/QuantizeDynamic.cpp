@@ -24,7 +24,9 @@ const PassInfo& QuantizeDynamicPass::info() {
   static const PassInfo i{
       "quantize-dynamic", "quantize",
       "int8 weights; activations quantized at run time (MatMulInteger/ConvInteger)",
-      "Quantizes the constant weights of MatMul, Gemm and Conv to 8 bits. With format=qoperator "
+      "Quantizes the constant weights of MatMul, Gemm and Conv, and constant Gather tables "
+      "(embeddings, one scale per table, dequantized after the gather), to 8 bits. With "
+      "format=qoperator "
       "(the default) each quantized node becomes DynamicQuantizeLinear on its activation (shared "
       "by every reader) + MatMulInteger/ConvInteger + Cast + Mul by the product of scales (+ "
       "bias), the pattern ONNX Runtime fuses into its integer kernels. A MatMul whose constant "
@@ -34,7 +36,8 @@ const PassInfo& QuantizeDynamicPass::info() {
       "DequantizeLinear of the int8 weight (weight-only: a smaller file, float compute). Only "
       "float32 activations are quantized; the report says which candidates were skipped and why.",
       [] {
-        auto o = selectionOptions("MatMul,Gemm,Conv", "op types to quantize (MatMul, Gemm, Conv)");
+        auto o = selectionOptions("MatMul,Gemm,Conv,Gather",
+                                  "op types to quantize (MatMul, Gemm, Conv, Gather)");
         o.push_back(
             {"format",
              OptionType::Enum,
@@ -278,9 +281,33 @@ struct Rewriter {
     return true;
   }
 
+  // Gather on a constant table (embeddings): the table becomes int8, the gathered rows are
+  // dequantized (one scale for the table, as ONNX Runtime's dynamic quantizer does).
+  bool gather(Graph& g, Node* n) {
+    auto table = constantValue(n->input(0));
+    if (!table) return false;  // shape arithmetic, not an embedding: not a candidate
+    if (table->dtype() != DType::F32) return skip(n, "its table is not float32");
+    QuantizedTensor q = quantizeWeight(*table, wtype, -1, symmetric, reduce_range);
+    if (auto& buf = table->buffer()) buf->releasePages();
+    GraphBuilder b(g, n, names, n->name().empty() ? n->output(0)->name() : n->name());
+    Value* tq = b.constant(q.data, "table_quantized");
+    Value* ts = b.constant(q.scale, "table_scale");
+    Value* tz = b.constant(q.zero_point, "table_zero_point");
+    replaced.push_back(n->input(0));
+    if (qdq) {
+      n->setInput(0, b.op("DequantizeLinear", {tq, ts, tz}, "table_DequantizeLinear"));
+    } else {
+      Node* gq = b.node("Gather", {tq, n->input(1)}, "Gather");
+      if (const Attribute* a = n->attr("axis")) gq->setAttr(copyScalarAttr(*a));
+      finish(g, n, b.op("DequantizeLinear", {gq->output(0), ts, tz}, "DequantizeLinear"), {});
+    }
+    ctx.count("gathers-quantized");
+    return true;
+  }
+
+  SkipReport skipped;
   bool skip(Node* n, const std::string& why) {
-    ctx.note("kept " + n->describe() + " in float: " + why);
-    ctx.count("nodes-skipped");
+    skipped.add(*n, why);
     return false;
   }
 };
@@ -294,16 +321,21 @@ bool QuantizeDynamicPass::run(Model& model, PassContext& ctx) {
   bool changed = false;
   forEachGraph(model, [&](Graph& g) {
     for (Node* n : g.nodeVector()) {
-      if (!n->isDefaultDomain() || !(n->is("MatMul") || n->is("Gemm") || n->is("Conv"))) continue;
+      if (!n->isDefaultDomain() ||
+          !(n->is("MatMul") || n->is("Gemm") || n->is("Conv") || n->is("Gather")))
+        continue;
       if (!select.includes(*n)) {
         std::string why = select.exclusionReason(*n);
         if (!why.empty()) rw.skip(n, why);
         continue;
       }
-      changed |= n->is("Conv") ? rw.conv(g, n) : rw.matmul(g, n);
+      changed |= n->is("Conv")     ? rw.conv(g, n)
+                 : n->is("Gather") ? rw.gather(g, n)
+                                   : rw.matmul(g, n);
     }
   });
   dropDeadValues(rw.replaced);
+  rw.skipped.flush(ctx);
   ctx.count("float-weight-bytes-before", before);
   ctx.count("float-weight-bytes-after", floatWeightBytes(model));
   return changed;

@@ -16,4 +16,15 @@ class QuantizeStaticPass : public Pass {
   OptionValues opts_;
 };
 
+// quantization-sensitivity: the per-node table behind auto-exclude, as a report.
+class QuantizationSensitivityPass : public Pass {
+ public:
+  static const PassInfo& info();
+  explicit QuantizationSensitivityPass(const OptionValues& o) : opts_(o) {}
+  bool run(Model& model, PassContext& ctx) override;
+
+ private:
+  OptionValues opts_;
+};
+
 }  // namespace mopt

@@ -160,9 +160,9 @@ struct Rewriter {
            model.opset(""));
   }
 
+  SkipReport skipped;
   bool skip(Node* n, const std::string& why) {
-    ctx.note("kept " + n->describe() + " in float: " + why);
-    ctx.count("nodes-skipped");
+    skipped.add(*n, why);
     return false;
   }
 
@@ -227,7 +227,7 @@ struct Rewriter {
 
   bool gather(Graph& g, Node* n) {
     auto table = constantValue(n->input(0));
-    if (!table) return skip(n, "its table is not constant");
+    if (!table) return false;  // shape arithmetic, not an embedding: not a candidate
     if (table->dtype() != DType::F32 || table->dims().size() != 2)
       return skip(n, "its table is not a float32 matrix");
     int64_t axis = n->intAttr("axis", 0);
@@ -295,6 +295,7 @@ bool QuantizeWeightOnlyPass::run(Model& model, PassContext& ctx) {
     }
   });
   dropDeadValues(rw.replaced);
+  rw.skipped.flush(ctx);
   if (changed && !rw.qdq && model.opset("com.microsoft") == 0) model.setOpset("com.microsoft", 1);
   ctx.count("float-weight-bytes-before", before);
   ctx.count("float-weight-bytes-after", floatWeightBytes(model));

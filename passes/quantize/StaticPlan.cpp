@@ -151,15 +151,53 @@ std::vector<std::string> StaticPlan::statNames() const {
   return {s.begin(), s.end()};
 }
 
+std::vector<std::string> StaticPlan::allStatNames() const {
+  std::set<std::string> s;
+  for (const auto& [v, name] : stat_name)
+    s.insert(name);
+  for (const Value* v : tensors)
+    s.insert(v->name());
+  return {s.begin(), s.end()};
+}
+
 StaticPlan planStatic(const Model& model, const StaticConfig& cfg, const NodeSelection& select,
                       PassContext& ctx) {
   StaticPlan plan;
   const Graph& g = *model.graph;
-  auto skip = [&](const Node* n, const std::string& why) {
-    ctx.note("kept " + n->describe() + " in float: " + why);
-    ctx.count("nodes-skipped");
+  SkipReport skipped;
+  auto skip = [&](const Node* n, const std::string& why) { skipped.add(*n, why); };
+  // Sensitivity analysis works on units that partition the quantized tensors: a node owns its
+  // weights, its outputs and (when its output feeds nothing else) the Relu/Clip that folds into
+  // it. Measuring a unit alone quantizes exactly what it owns (plus graph inputs it reads);
+  // keeping a unit in float keeps what it owns in float, so auto-exclude removes the error it
+  // measured.
+  auto activationAfter = [](const Node* p) -> const Node* {
+    const Value* x = p->numOutputs() ? p->output(0) : nullptr;
+    if (!x || x->isGraphOutput() || x->uses().size() != 1) return nullptr;
+    const Node* u = x->uses()[0].user;
+    return u->isDefaultDomain() && (u->is("Relu") || u->is("Clip")) ? u : nullptr;
   };
+  std::set<const Node*> only, excluded;
+  std::set<const Value*> owned_float;
+  {
+    size_t at = 0;
+    for (const Node* n : g.nodes()) {
+      bool in_only = cfg.only_nodes && cfg.only_nodes->count(at);
+      bool in_excluded = cfg.excluded_nodes.count(at) > 0;
+      ++at;
+      if (!in_only && !in_excluded) continue;
+      std::vector<const Node*> unit = {n};
+      if (const Node* a = activationAfter(n)) unit.push_back(a);
+      for (const Node* u : unit) {
+        (in_only ? only : excluded).insert(u);
+        if (in_excluded)
+          for (const Value* o : u->outputs())
+            owned_float.insert(o);
+      }
+    }
+  }
   auto keptFloat = [&](const Value* v) {
+    if (owned_float.count(v)) return true;
     auto it = cfg.overrides.find(v->name());
     return it != cfg.overrides.end() && it->second.keep_float;
   };
@@ -167,6 +205,7 @@ StaticPlan planStatic(const Model& model, const StaticConfig& cfg, const NodeSel
   // 1. Which nodes.
   std::set<const Node*> chosen;
   for (const Node* n : g.nodes()) {
+    if (excluded.count(n) || (cfg.only_nodes && !only.count(n))) continue;
     if (!n->isDefaultDomain()) continue;
     auto r = roles().find(n->opType());
     if (r == roles().end()) continue;
@@ -218,6 +257,27 @@ StaticPlan planStatic(const Model& model, const StaticConfig& cfg, const NodeSel
     chosen.insert(n);
   }
 
+  // Shape-only ops and activations only carry quantization along (as in ONNX Runtime): they are
+  // quantized where their input is quantized anyway, i.e. produced by a quantized node or read
+  // by one that quantizes its inputs. Otherwise a node kept in float (excluded, or auto-excluded
+  // as too sensitive) would still have its output clipped to a quantized range downstream.
+  std::set<const Value*> quantized_inputs;
+  for (const Node* n : g.nodes()) {
+    if (!chosen.count(n)) continue;
+    Role role = roles().at(n->opType());
+    if (role == Role::Direct || role == Role::Activation) continue;
+    for (size_t i : dataInputs(*n, role))
+      if (i < n->numInputs() && n->input(i)) quantized_inputs.insert(n->input(i));
+  }
+  for (const Node* n : g.nodes()) {
+    if (!chosen.count(n)) continue;
+    Role role = roles().at(n->opType());
+    if (role != Role::Direct && role != Role::Activation) continue;
+    const Value* x = n->input(0);
+    bool carried = (x->producer() && chosen.count(x->producer())) || quantized_inputs.count(x);
+    if (!carried) chosen.erase(n);
+  }
+
   // 2. Relu / Clip(0, x) directly after a quantized op fold into that op's output range.
   std::set<const Node*> folded;
   if (cfg.fold_activations && !cfg.activation_symmetric) {
@@ -253,6 +313,8 @@ StaticPlan planStatic(const Model& model, const StaticConfig& cfg, const NodeSel
         const Value* v = n->input(i);
         // The output of a folded activation is read as its producer's output.
         if (v && v->producer() && folded.count(v->producer())) v = v->producer()->input(0);
+        // A unit measured alone: its inputs belong to their producers' units.
+        if (cfg.only_nodes && v && v->producer() && !chosen.count(v->producer())) continue;
         addTensor(v);
       }
     for (const Value* o : n->outputs())
@@ -276,6 +338,7 @@ StaticPlan planStatic(const Model& model, const StaticConfig& cfg, const NodeSel
       stat = v->uses()[0].user->output(0)->name();
     plan.stat_name[v] = stat;
   }
+  skipped.flush(ctx);
   ctx.count("nodes-planned", static_cast<int64_t>(plan.nodes.size()));
   ctx.count("activations-folded", static_cast<int64_t>(plan.folded.size()));
   return plan;

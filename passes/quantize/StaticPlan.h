@@ -26,6 +26,10 @@ struct StaticConfig {
   double percentile = 99.999;
   bool fold_activations = true;  // Relu / Clip(0, x) after a quantized op fold into its Q range
   bool show_ranges = false;      // a report note per quantized tensor: range, scale, zero point
+  // Restrict the plan by node position in the main graph (sensitivity analysis, auto-exclude):
+  // only these, and never these. Positions are those of the model handed to planStatic.
+  std::optional<std::set<size_t>> only_nodes;
+  std::set<size_t> excluded_nodes;
   // Per-tensor overrides (pipeline option `overrides`): "float", a type, or a fixed range.
   struct Override {
     bool keep_float = false;
@@ -49,6 +53,9 @@ struct StaticPlan {
   std::map<const Value*, float> clip_max;         // roots folded from Clip: upper bound
   // The statistics calibration must collect (sorted, unique).
   std::vector<std::string> statNames() const;
+  // statNames() plus every planned tensor's own statistics: what any restriction of this plan
+  // (one node alone, some nodes excluded) can need.
+  std::vector<std::string> allStatNames() const;
 };
 
 // Decides what to quantize in the main graph. Skipped candidates are reported through ctx.

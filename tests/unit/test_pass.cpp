@@ -54,7 +54,7 @@ Model trivialModel() {
 TEST_CASE("pipelines parse into canonical text with every option spelled out", "[pipeline]") {
   Pipeline p =
       parsePipeline(" dce , convert-opset{ target = 13 },fold-bn-into-conv{}", passRegistry());
-  CHECK(p.canonical() == "dce,convert-opset{target=13},fold-bn-into-conv");
+  CHECK(p.canonical() == "dce,convert-opset{target=13,only-upgrade=false},fold-bn-into-conv");
   CHECK(parsePipeline(p.canonical(), passRegistry()).canonical() == p.canonical());
 }
 

@@ -36,7 +36,7 @@ TEST_CASE("a pipeline file loads with relative paths and output options", "[spec
   PipelineSpec s = loadPipelineSpec(path, passRegistry());
   CHECK(s.input == "/tmp/mopt_spec_dir/in.onnx");
   CHECK(s.output == "/abs/out.onnx");
-  CHECK(s.pipeline.canonical() == "dce,convert-opset{target=13}");
+  CHECK(s.pipeline.canonical() == "dce,convert-opset{target=13,only-upgrade=false}");
   CHECK(s.save.external_data == ExternalDataMode::Always);
   CHECK(s.save.threshold == 4096);
 }
@@ -46,7 +46,8 @@ TEST_CASE("JSON pipeline files are accepted", "[spec]") {
   std::ofstream(path)
       << R"({"input": "a.onnx", "output": "b.onnx", "passes": ["dce", {"convert-opset": {"target": 17}}], "output_options": {"opset": 13}})";
   PipelineSpec s = loadPipelineSpec(path, passRegistry());
-  CHECK(s.pipeline.canonical() == "dce,convert-opset{target=17},convert-opset{target=13}");
+  CHECK(s.pipeline.canonical() ==
+        "dce,convert-opset{target=17,only-upgrade=false},convert-opset{target=13,only-upgrade=false}");
 }
 
 TEST_CASE("pipeline file errors carry the position and a suggestion", "[spec]") {

@@ -1,4 +1,5 @@
 // The mopt command line: parses flags into a request and makes one library call per command.
+#include "QuantizeCommands.h"
 #include "driver/Driver.h"
 #include "driver/Evaluate.h"
 #include "driver/Inspect.h"
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <iostream>
 #include <sstream>
 
@@ -25,9 +27,38 @@ std::optional<ExternalDataMode> externalDataFlag(const std::string& value) {
   return mode;
 }
 
-// How to read TorchScript inputs: explicit shapes, else the arrays of a sample .npz.
-LoadOptions loadOptions(const std::vector<std::string>& shapes, const std::string& sample) {
+// Limits on what an input model may declare: one set for whichever command runs, raised with the
+// flags addLoadLimitFlags() gives every command that loads models (docs/cli.md).
+OnnxLoadOptions load_limits;
+
+void addLoadLimitFlags(CLI::App* cmd) {
+  auto* g = cmd->add_option_group("input limits", "what an input model may declare");
+  g->add_option("--max-tensor-bytes", load_limits.max_tensor_bytes,
+                "data of one tensor, e.g. 32G (default 16G)")
+      ->transform(CLI::AsSizeValue(false));
+  g->add_option("--max-total-bytes", load_limits.max_total_bytes,
+                "data of all tensors together (default 1T)")
+      ->transform(CLI::AsSizeValue(false));
+  g->add_option("--max-nodes", load_limits.max_nodes,
+                "nodes in all graphs and functions (default 4194304)")
+      ->check(CLI::Range(int64_t{1}, INT64_MAX));
+  g->add_option("--max-nesting", load_limits.max_nesting,
+                "depth of nested messages, a subgraph adds ~4 (default 64, at most 1024)")
+      ->check(CLI::Range(1, 1024));
+  g->add_option("--max-string-bytes", load_limits.max_string_bytes,
+                "one string: a name, attribute or element (default 256M)")
+      ->transform(CLI::AsSizeValue(false));
+  g->add_option("--max-string-elements", load_limits.max_string_elements,
+                "elements of one string tensor (default 16777216)")
+      ->check(CLI::Range(int64_t{1}, INT64_MAX));
+}
+
+// How to read an input model: the limits above; for TorchScript, explicit input shapes, else the
+// arrays of a sample .npz.
+LoadOptions loadOptions(const std::vector<std::string>& shapes = {},
+                        const std::string& sample = "") {
   LoadOptions o;
+  o.onnx = load_limits;
   for (const auto& s : shapes)
     o.torchscript.inputs.push_back(parseInputSpec(s));
   if (o.torchscript.inputs.empty()) o.sample_npz = sample;
@@ -158,6 +189,13 @@ int main(int argc, char** argv) {
   auto* print = app.add_subcommand("print", "Print a model's IR as text");
   print->add_option("model", print_model, "ONNX model")->required();
 
+  // quantize, calibrate
+  QuantizeCommands quant(app);
+
+  for (CLI::App* cmd :
+       {inspect, convert, runc, execc, cmpc, evalc, print, quant.quantize(), quant.calibrate()})
+    addLoadLimitFlags(cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -167,13 +205,14 @@ int main(int argc, char** argv) {
 
   try {
     if (*inspect) {
-      InspectReport r = inspectModel(loadModel(inspect_model), inspect_model);
+      InspectReport r = inspectModel(loadModel(inspect_model, loadOptions()), inspect_model);
       std::cout << (inspect_json ? inspectJson(r) + "\n" : inspectText(r));
     } else if (*convert) {
       if (convert->count("--opset")) conv.opset = conv_opset;
       if (convert->count("--external-data"))
         conv.save.onnx.external_data =
             *externalDataFlag(conv_external.empty() ? "always" : conv_external);
+      conv.load.onnx = load_limits;
       for (const auto& s : conv_shapes)
         conv.load.torchscript.inputs.push_back(parseInputSpec(s));
       conv.save.torchscript.keep_quantized_weights = !conv_dequantize;
@@ -193,6 +232,7 @@ int main(int argc, char** argv) {
       }
       if (!print_after.empty()) run.print_ir_after.insert(print_after);
       run.ir_out = &std::cout;
+      run.load = loadOptions();
       if (runc->count("--external-data"))
         run.external_data = externalDataFlag(run_external.empty() ? "always" : run_external);
       RunResult r = runPipeline(run);
@@ -252,8 +292,10 @@ int main(int argc, char** argv) {
       std::cout << (passes_json ? passesJson(reg) + "\n"
                     : passes_md ? passesMarkdown(reg)
                                 : passesText(reg));
+    } else if (quant.run(loadOptions())) {
+      // done
     } else if (*print) {
-      std::cout << printModel(loadModel(print_model));
+      std::cout << printModel(loadModel(print_model, loadOptions()));
     }
   } catch (const Error& e) {
     std::cerr << "mopt: error: " << e.what() << "\n";

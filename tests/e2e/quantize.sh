@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# mopt quantize on the digits samples, every mode, checked by ONNX Runtime: accuracy against the
+# float model on the held-out split, agreement with mopt's executor, integer kernels really
+# running (ORT's optimized-model dump), smaller files, calibration shards, bad data.
+source "$(dirname "$0")/lib.sh"
+S=$MOPT_SRC/samples
+D=$S/digits_test.npz
+QC="$PY $MOPT_SRC/tests/e2e/quant_check.py"
+
+mapof() { [[ $(basename "$1") == *cnn* ]] && echo input=x_img || echo input=x; }
+run_ort() {  # MODEL OUT.npz [OPT_DUMP.onnx]
+  local extra=()
+  [ $# -ge 3 ] && extra=(--opt-dump "$3")
+  $ORT_RUN run "$1" --inputs "$D" --map "$(mapof "$1")" -o "$2" "${extra[@]}"
+}
+run_mopt() { $MOPT exec "$1" --inputs "$D" --map "$(mapof "$1")" -o "$2" 2>/dev/null; }
+
+# quantized MODEL NAME MAX_DROP MAX_ABS FLAGS...: quantize, then accuracy in ORT, executor vs ORT.
+quantized() {
+  local model=$1 name=$2 max_drop=$3 max_abs=$4
+  shift 4
+  local base
+  base=$(basename "$model" .onnx)
+  local out=$WORK/$base.$name.onnx
+  if ! $MOPT quantize "$model" -o "$out" "$@" 2>"$WORK/q.err"; then
+    fail "$base $name: mopt quantize failed: $(tail -n 1 "$WORK/q.err")"
+    return 1
+  fi
+  if ! run_ort "$out" "$WORK/$base.$name.ort.npz" "$WORK/$base.$name.opt.onnx" 2>"$WORK/r.err"; then
+    fail "$base $name: ONNX Runtime cannot run it: $(tail -n 1 "$WORK/r.err")"
+    return 1
+  fi
+  if ! run_mopt "$out" "$WORK/$base.$name.mopt.npz" 2>"$WORK/r.err"; then
+    fail "$base $name: mopt exec cannot run it: $(tail -n 1 "$WORK/r.err")"
+    return 1
+  fi
+  check "$base $name: accuracy in ONNX Runtime within $max_drop pt of fp32" \
+    $QC accuracy "$WORK/$base.ref.npz" "$WORK/$base.$name.ort.npz" "$D:y" --max-drop "$max_drop"
+  check "$base $name: mopt's executor agrees with ONNX Runtime" \
+    $QC agree "$WORK/$base.$name.mopt.npz" "$WORK/$base.$name.ort.npz" --max-abs "$max_abs" --min-top1 0.99
+}
+
+for m in digits_mlp digits_cnn; do
+  # (a failed step is reported by `quantized`; keep going to report the rest)
+  f=$S/$m.op17.onnx
+  run_ort "$f" "$WORK/$m.op17.ref.npz"
+  cp "$WORK/$m.op17.ref.npz" "$WORK/$m.op17.ref.npz.bak"
+  calib=(--calib-data "$D" --calib-map "$(mapof "$f")" --calib-samples 128)
+  B=$m.op17
+  # Executor vs ORT on static models: ORT's integer kernels requantize with their own rounding, so
+  # a logit may land one output quantization step away (the logits' scale is ~0.11 here).
+  qtol=0.25
+  mv "$WORK/$m.op17.ref.npz.bak" "$WORK/$B.ref.npz"
+
+  # Dynamic int8 (DynamicQuantizeLinear + MatMulInteger/ConvInteger): <= 0.3 pt.
+  quantized "$f" dynamic 0.3 0.05 --mode dynamic || true
+  check "$m dynamic: ONNX Runtime fuses the integer ops" \
+    $QC ops "$WORK/$B.dynamic.opt.onnx" --require DynamicQuantizeMatMul --forbid MatMul,Gemm
+  check "$m dynamic: file at most 0.45x of fp32" $QC size "$WORK/$B.dynamic.onnx" "$f" --max-ratio 0.45
+  # ONNX Runtime turns DequantizeLinear(int8) -> MatMul into its own MatMulNBits, which computes
+  # with int8 activations: not bit-comparable with a float MatMul on the dequantized weight.
+  quantized "$f" dynamic-qdq 0.3 0.15 --mode dynamic --format qdq || true
+
+  # Static int8, QDQ: <= 0.5 pt, and ORT really runs integer kernels (no float Conv/Gemm left).
+  quantized "$f" static 0.5 "$qtol" --mode static "${calib[@]}" || true
+  forbid=Conv,Gemm,MatMul
+  require=QGemm
+  [[ $m == *cnn* ]] && require=QLinearConv,QGemm
+  check "$m static: ONNX Runtime runs QLinearConv/QGemm, no float Conv/Gemm" \
+    $QC ops "$WORK/$B.static.opt.onnx" --require "$require" --forbid "$forbid"
+  check "$m static: file at most 0.4x of fp32" $QC size "$WORK/$B.static.onnx" "$f" --max-ratio 0.4
+  quantized "$f" static-qop 0.5 "$qtol" --mode static --format qoperator "${calib[@]}" || true
+  [[ $m == *cnn* ]] && check "$m static qoperator: explicit QLinearConv" \
+    $QC ops "$WORK/$B.static-qop.onnx" --require QLinearConv,QuantizeLinear --forbid Conv
+  quantized "$f" static-s8 0.5 "$qtol" --mode static --activation-type int8 "${calib[@]}" || true
+  for method in percentile mse; do
+    quantized "$f" "static-$method" 1.0 "$qtol" --mode static --method "$method" "${calib[@]}" || true
+  done
+  # Entropy (KL) calibration runs; on these tiny models it clips hard, so only sanity is checked.
+  quantized "$f" static-entropy 10 "$qtol" --mode static --method entropy "${calib[@]}" || true
+  quantized "$f" static-int16 0.5 0.01 --mode static --activation-type int16 "${calib[@]}" || true
+
+  # Int4 weight-only, block 32: <= 1.0 pt.
+  quantized "$f" int4 1.0 1e-4 --mode weight-only --block-size 32 || true
+  check "$m int4: file at most 0.45x of fp32" $QC size "$WORK/$B.int4.onnx" "$f" --max-ratio 0.45
+  quantized "$f" int4-sym 1.0 1e-4 --mode weight-only --block-size 32 --symmetric || true
+  quantized "$f" int8-wo 0.3 1e-4 --mode weight-only --bits 8 --block-size 32 || true
+
+  # Same input and flags, same bytes.
+  $MOPT quantize "$f" -o "$WORK/$B.det.onnx" --mode static "${calib[@]}" 2>/dev/null
+  check "$m static: byte-identical on a second run" cmp "$WORK/$B.static.onnx" "$WORK/$B.det.onnx"
+done
+
+# Calibration in shards, merged, equals one pass (statistics and the quantized model).
+f=$S/digits_cnn.op17.onnx
+$MOPT calibrate "$f" --data "$D" --map input=x_img -o "$WORK/all.json" 2>/dev/null
+for k in 0 1 2; do $MOPT calibrate "$f" --data "$D" --map input=x_img --shard $k/3 -o "$WORK/s$k.json" 2>/dev/null; done
+$MOPT calibrate --merge "$WORK/s0.json" "$WORK/s1.json" "$WORK/s2.json" -o "$WORK/merged.json" 2>/dev/null
+check "three calibration shards merge into exactly the single-pass statistics" cmp "$WORK/all.json" "$WORK/merged.json"
+cp "$WORK/merged.json" "$WORK/stats.json"
+$MOPT quantize "$f" -o "$WORK/a.onnx" --mode static --load-calibration "$WORK/stats.json" 2>/dev/null
+cp "$WORK/all.json" "$WORK/stats.json"
+$MOPT quantize "$f" -o "$WORK/b.onnx" --mode static --load-calibration "$WORK/stats.json" 2>/dev/null
+check "a model quantized from merged shards is byte-identical" cmp "$WORK/a.onnx" "$WORK/b.onnx"
+$MOPT quantize "$f" -o "$WORK/c.onnx" --mode static --calib-data "$D" --calib-map input=x_img \
+  --save-calibration "$WORK/saved.json" 2>/dev/null
+$MOPT quantize "$f" -o "$WORK/d.onnx" --mode static --load-calibration "$WORK/saved.json" 2>/dev/null
+check "save-calibration then load-calibration gives the same model (but its provenance)" \
+  $PY -c "import onnx,sys; a,b=onnx.load(sys.argv[1]),onnx.load(sys.argv[2]); del a.metadata_props[:]; del b.metadata_props[:]; sys.exit(a.SerializeToString()!=b.SerializeToString())" "$WORK/c.onnx" "$WORK/d.onnx"
+
+# Bad calibration data: one clear error, before any work, no output file.
+$PY - "$WORK" <<'PYEOF'
+import sys, numpy as np
+w = sys.argv[1]
+np.savez(f"{w}/bad_name.npz", foo=np.zeros((4, 1, 8, 8), np.float32))
+np.savez(f"{w}/bad_shape.npz", input=np.zeros((4, 1, 9, 8), np.float32))
+np.savez(f"{w}/bad_dtype.npz", input=np.zeros((4, 1, 8, 8), np.float64))
+np.savez(f"{w}/bad_rank.npz", input=np.zeros((4, 8, 8), np.float32))
+PYEOF
+expect_error "calibration data without the input's array" 2 "bad_name.npz: no array 'input'" "$WORK/o.onnx" \
+  $MOPT quantize "$f" -o "$WORK/o.onnx" --mode static --calib-data "$WORK/bad_name.npz"
+expect_error "calibration data of the wrong shape" 2 "bad_shape.npz: array 'input' has shape \[4,1,9,8\]" "$WORK/o.onnx" \
+  $MOPT quantize "$f" -o "$WORK/o.onnx" --mode static --calib-data "$WORK/bad_shape.npz"
+expect_error "calibration data of the wrong dtype" 2 "bad_dtype.npz: array 'input' is f64" "$WORK/o.onnx" \
+  $MOPT quantize "$f" -o "$WORK/o.onnx" --mode static --calib-data "$WORK/bad_dtype.npz"
+expect_error "calibration data of the wrong rank" 2 "bad_rank.npz: array 'input' has shape \[4,8,8\]" "$WORK/o.onnx" \
+  $MOPT quantize "$f" -o "$WORK/o.onnx" --mode static --calib-data "$WORK/bad_rank.npz"
+expect_error "missing calibration data file" 2 "nope.npz: no such file" "$WORK/o.onnx" \
+  $MOPT quantize "$f" -o "$WORK/o.onnx" --mode static --calib-data "$WORK/nope.npz"
+expect_error "statistics of another model" 2 "calibration statistics have no tensor" "$WORK/o.onnx" \
+  $MOPT quantize "$S/digits_mlp.op17.onnx" -o "$WORK/o.onnx" --mode static --load-calibration "$WORK/all.json"
+echo '{"format": "something else"}' >"$WORK/junk.json"
+expect_error "a file that is not calibration statistics" 2 "junk.json: not a mopt calibration file" "$WORK/o.onnx" \
+  $MOPT quantize "$f" -o "$WORK/o.onnx" --mode static --load-calibration "$WORK/junk.json"
+expect_error "static mode without calibration" 1 "needs calibration" "$WORK/o.onnx" \
+  $MOPT quantize "$f" -o "$WORK/o.onnx" --mode static
+expect_error "a flag of another mode" 1 "\-\-bits does not apply to --mode static" "$WORK/o.onnx" \
+  $MOPT quantize "$f" -o "$WORK/o.onnx" --mode static --bits 4
+expect_error "an unknown mode" 1 "mode must be dynamic, static" "$WORK/o.onnx" \
+  $MOPT quantize "$f" -o "$WORK/o.onnx" --mode int3
+finish
