@@ -32,8 +32,9 @@ void Progress::update(int64_t done) {
   std::fflush(stderr);
 }
 
-StatsSet collectStats(const Model& model, const CalibrationData& data,
-                      const std::vector<std::string>& tensors, const CalibrateOptions& opts) {
+void forEachActivation(const Model& model, const CalibrationData& data,
+                       const std::vector<std::string>& tensors, const CalibrateOptions& opts,
+                       const std::function<void(const std::string&, const Tensor&)>& fn) {
   std::set<std::string> inputs;
   for (const Value* v : model.graph->inputs())
     inputs.insert(v->name());
@@ -42,9 +43,6 @@ StatsSet collectStats(const Model& model, const CalibrationData& data,
   for (const auto& t : tensors)
     if (!inputs.count(t)) eo.capture.push_back(t);
   auto exec = makeExecutor(model, eo);
-  StatsSet stats;
-  for (const auto& t : tensors)
-    stats.tensors[t];
   Progress progress("calibrating", data.samples(), opts.progress);
   data.forEachBatch([&](const NamedTensors& feeds, int64_t first, int64_t count) {
     NamedTensors out = exec->run(feeds);
@@ -54,16 +52,25 @@ StatsSet collectStats(const Model& model, const CalibrationData& data,
         for (const auto& [n, v] : *set)
           if (!t && n == name) t = &v;
       if (!t) fail(ErrorKind::Internal, "calibration: tensor '{}' was not captured", name);
-      if (t->dtype() != DType::F32 && t->dtype() != DType::F16 && t->dtype() != DType::BF16 &&
-          t->dtype() != DType::F64)
-        failInput("calibration: tensor '{}' is {}, not floating point", name,
-                  dtypeName(t->dtype()));
-      FloatData f(*t);
-      stats.tensors[name].add(f.data(), f.size());
+      fn(name, *t);
     }
-    stats.samples += count;
     progress.update(first + count);
   });
+}
+
+StatsSet collectStats(const Model& model, const CalibrationData& data,
+                      const std::vector<std::string>& tensors, const CalibrateOptions& opts) {
+  StatsSet stats;
+  for (const auto& t : tensors)
+    stats.tensors[t];
+  forEachActivation(model, data, tensors, opts, [&](const std::string& name, const Tensor& t) {
+    if (t.dtype() != DType::F32 && t.dtype() != DType::F16 && t.dtype() != DType::BF16 &&
+        t.dtype() != DType::F64)
+      failInput("calibration: tensor '{}' is {}, not floating point", name, dtypeName(t.dtype()));
+    FloatData f(t);
+    stats.tensors[name].add(f.data(), f.size());
+  });
+  stats.samples = data.samples();
   return stats;
 }
 

@@ -4,6 +4,7 @@
 #include "passes/quantize/CalibData.h"
 #include "passes/quantize/CalibStats.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,12 @@ struct CalibrateOptions {
 // tensor. Throws Error(Input) when a tensor is not float or not produced.
 StatsSet collectStats(const Model& model, const CalibrationData& data,
                       const std::vector<std::string>& tensors, const CalibrateOptions& opts = {});
+
+// Runs the model over every sample of `data` and hands each batch's value of every tensor in
+// `tensors` to fn(name, tensor) (graph inputs come from the feeds). One batch in memory at a time.
+void forEachActivation(const Model& model, const CalibrationData& data,
+                       const std::vector<std::string>& tensors, const CalibrateOptions& opts,
+                       const std::function<void(const std::string&, const Tensor&)>& fn);
 
 // A one-line progress indicator on stderr, redrawn in place; silent when stderr is not a
 // terminal (CI logs) or when disabled.

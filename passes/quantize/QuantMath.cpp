@@ -211,8 +211,6 @@ QuantizedTensor quantizeWeight(const Tensor& w, DType qtype, int64_t axis, bool 
   return out;
 }
 
-namespace {
-
 // One block's scale and zero point (ONNX Runtime's MatMulNBits conventions).
 void blockParams(float lo, float hi, int bits, bool symmetric, float& scale, int32_t& zp) {
   const int32_t levels = (1 << bits) - 1, mid = 1 << (bits - 1);
@@ -228,8 +226,6 @@ void blockParams(float lo, float hi, int bits, bool symmetric, float& scale, int
         std::nearbyint(std::clamp(-lo / scale, 0.0f, static_cast<float>(levels))));
   }
 }
-
-}  // namespace
 
 BlockQuantized quantizeBlocks(const float* w, int64_t K, int64_t N, int64_t stride_k,
                               int64_t stride_n, int64_t block, int bits, bool symmetric) {
@@ -307,6 +303,42 @@ BlockQuantized quantizeBlocks(const float* w, int64_t K, int64_t N, int64_t stri
       }
     }
   }
+  return q;
+}
+
+BlockQuantized packBlocks(const std::vector<uint8_t>& codes, const std::vector<float>& scales,
+                          const std::vector<int32_t>& zero_points, int64_t K, int64_t N,
+                          int64_t block, int bits, bool symmetric) {
+  BlockQuantized q;
+  q.K = K;
+  q.N = N;
+  q.block = block;
+  q.bits = bits;
+  q.blocks = (K + block - 1) / block;
+  const int64_t blob = block * bits / 8, zp_bytes = (q.blocks * bits + 7) / 8;
+  q.packed.assign(static_cast<size_t>(N * q.blocks * blob), 0);
+  q.scales = scales;
+  if (!symmetric) q.zero_points.assign(static_cast<size_t>(N * zp_bytes), 0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t b = 0; b < q.blocks; ++b) {
+      int32_t zp = zero_points[static_cast<size_t>(n * q.blocks + b)];
+      if (!symmetric) {
+        size_t zi = static_cast<size_t>(n * zp_bytes + (bits == 4 ? b / 2 : b));
+        if (bits == 4)
+          q.zero_points[zi] |= static_cast<uint8_t>((zp & 0xf) << ((b % 2) * 4));
+        else
+          q.zero_points[zi] = static_cast<uint8_t>(zp);
+      }
+      uint8_t* dst = q.packed.data() + (n * q.blocks + b) * blob;
+      for (int64_t i = 0; i < block; ++i) {
+        int64_t k = b * block + i;
+        auto c = static_cast<uint8_t>(k < K ? codes[static_cast<size_t>(k * N + n)] : zp);
+        if (bits == 4)
+          dst[i / 2] |= static_cast<uint8_t>((c & 0xf) << ((i % 2) * 4));
+        else
+          dst[i] = c;
+      }
+    }
   return q;
 }
 

@@ -53,6 +53,13 @@ struct BlockQuantized {
 // a last partial block dequantize to 0.
 BlockQuantized quantizeBlocks(const float* w, int64_t K, int64_t N, int64_t stride_k,
                               int64_t stride_n, int64_t block, int bits, bool symmetric);
+// One block's scale and zero point from its range (ONNX Runtime's MatMulNBits conventions:
+// symmetric maps the largest-magnitude value to the most negative code, zero point 2^(bits-1)).
+void blockParams(float lo, float hi, int bits, bool symmetric, float& scale, int32_t& zp);
+// Packs codes [K, N] with scales and zero points [N, blocks] into the MatMulNBits layout.
+BlockQuantized packBlocks(const std::vector<uint8_t>& codes, const std::vector<float>& scales,
+                          const std::vector<int32_t>& zero_points, int64_t K, int64_t N,
+                          int64_t block, int bits, bool symmetric);
 // Dequantized weights of a BlockQuantized matrix, [K, N] row-major (for checks and GPTQ).
 std::vector<float> dequantizeBlocks(const BlockQuantized& q);
 

@@ -8,9 +8,12 @@
 #include "ir/TensorUtil.h"
 #include "passes/common/Constants.h"
 #include "passes/common/Rewrite.h"
+#include "passes/quantize/Calibrate.h"
+#include "passes/quantize/Gptq.h"
 #include "passes/quantize/QuantCommon.h"
 
 #include <cstring>
+#include <map>
 
 namespace mopt {
 
@@ -28,7 +31,11 @@ const PassInfo& QuantizeWeightOnlyPass::info() {
       "Gather instead read DequantizeLinear(int4/uint4 or int8/uint8 weight, block_size) (opset "
       "21: convert the model first). Symmetric 4-bit blocks use ONNX Runtime's scheme (the "
       "largest-magnitude value maps to code 0, zero point 8), asymmetric ones a zero point per "
-      "block.",
+      "block. algorithm=gptq (Frantar et al.) runs the float model over calib-data once, "
+      "accumulates the Hessian of every MatMul/Gemm input (memory: K^2 doubles per distinct "
+      "input) and quantizes each weight column by column, pushing each column's rounding error "
+      "onto the columns not yet quantized (one-shot: every layer sees float inputs; cost O(K^2 N) "
+      "per layer).",
       [] {
         auto o =
             selectionOptions("MatMul,Gemm,Gather", "op types to quantize (MatMul, Gemm, Gather)");
@@ -51,6 +58,34 @@ const PassInfo& QuantizeWeightOnlyPass::info() {
                      "matmulnbits: com.microsoft MatMulNBits / GatherBlockQuantized; qdq: "
                      "DequantizeLinear with block_size (opset 21)",
                      {"matmulnbits", "qdq"},
+                     false});
+        o.push_back(
+            {"algorithm",
+             OptionType::Enum,
+             "rtn",
+             "rtn: round to nearest; gptq: compensate rounding errors using calibration data "
+             "(MatMul/Gemm; Gather tables stay rtn)",
+             {"rtn", "gptq"},
+             false});
+        o.push_back({"calib-data",
+                     OptionType::String,
+                     "",
+                     "gptq: .npz/.npy file or folder of samples",
+                     {},
+                     false});
+        o.push_back(
+            {"calib-map", OptionType::StringList, "", "gptq: INPUT=ARRAY pairs", {}, false});
+        o.push_back({"calib-samples",
+                     OptionType::Int,
+                     "128",
+                     "gptq: use at most this many samples (0: all)",
+                     {},
+                     false});
+        o.push_back({"damp",
+                     OptionType::Float,
+                     "0.01",
+                     "gptq: Hessian damping, a fraction of its mean diagonal",
+                     {},
                      false});
         o.push_back({"accuracy-level",
                      OptionType::Int,
@@ -137,6 +172,9 @@ struct Rewriter {
   int64_t block, accuracy;
   bool symmetric, qdq;
   std::vector<Value*> replaced;
+  // GPTQ: the Hessian of each MatMul input (by activation name), when algorithm=gptq.
+  std::map<std::string, InputHessian> hessians;
+  double damp = 0.01;
 
   Rewriter(Model& m, PassContext& c, const OptionValues& o)
       : model(m),
@@ -179,7 +217,11 @@ struct Rewriter {
         x->type().elemType() != DType::F32)
       return skip(n, "its activation is not float32");
     const int64_t K = mw.kn.dims()[0], N = mw.kn.dims()[1];
-    BlockQuantized q = quantizeBlocks(mw.kn.data<float>(), K, N, N, 1, block, bits, symmetric);
+    auto h = hessians.find(n->input(0)->name());
+    BlockQuantized q =
+        h != hessians.end() && h->second.width() == K
+            ? gptqQuantize(mw.kn.data<float>(), K, N, h->second, block, bits, symmetric, damp)
+            : quantizeBlocks(mw.kn.data<float>(), K, N, N, 1, block, bits, symmetric);
     if (auto& buf = mw.kn.buffer()) buf->releasePages();
     GraphBuilder b(g, n, names, prefix(n));
     Value* y;
@@ -278,9 +320,56 @@ struct Rewriter {
 
 }  // namespace
 
+namespace {
+
+// GPTQ's statistics: runs the float model over calibration data once and accumulates, for every
+// activation a candidate MatMul/Gemm reads, the Hessian of its rows.
+void collectHessians(Model& model, const NodeSelection& select, const OptionValues& o, Rewriter& rw,
+                     PassContext& ctx) {
+  std::map<std::string, int64_t> widths;
+  for (const Node* n : model.graph->nodes()) {
+    if (!n->isDefaultDomain() || !(n->is("MatMul") || n->is("Gemm")) || !select.includes(*n))
+      continue;
+    MatMulWeight mw = matmulWeight(*n);
+    if (!mw.why_not.empty() || mw.kn.dtype() != DType::F32) continue;
+    widths[n->input(0)->name()] = mw.kn.dims()[0];
+  }
+  if (widths.empty()) return;
+  const std::string path = o.getString("calib-data");
+  if (path.empty()) fail(ErrorKind::Usage, "quantize-weight-only: algorithm=gptq needs calib-data");
+  CalibDataOptions d;
+  for (const auto& m : o.getList("calib-map")) {
+    auto eq = m.find('=');
+    if (eq == std::string::npos)
+      fail(ErrorKind::Usage, "calib-map entry '{}' must be INPUT=ARRAY", m);
+    d.map.emplace_back(m.substr(0, eq), m.substr(eq + 1));
+  }
+  d.max_samples = o.getInt("calib-samples");
+  CalibrationData data(path, *model.graph, d);
+  std::vector<std::string> names;
+  for (const auto& [name, k] : widths) {
+    names.push_back(name);
+    rw.hessians.emplace(name, InputHessian(k));
+  }
+  forEachActivation(
+      model, data, names, CalibrateOptions{}, [&](const std::string& name, const Tensor& t) {
+        InputHessian& h = rw.hessians.at(name);
+        FloatData f(t);
+        if (f.size() % h.width())
+          failInput("GPTQ: activation '{}' does not have rows of {} values", name, h.width());
+        h.add(f.data(), f.size() / h.width());
+      });
+  ctx.count("gptq-inputs", static_cast<int64_t>(names.size()));
+  ctx.count("calibration-samples", data.samples());
+}
+
+}  // namespace
+
 bool QuantizeWeightOnlyPass::run(Model& model, PassContext& ctx) {
   NodeSelection select = selectionFrom(opts_);
   Rewriter rw(model, ctx, opts_);
+  rw.damp = opts_.getFloat("damp");
+  if (opts_.getString("algorithm") == "gptq") collectHessians(model, select, opts_, rw, ctx);
   int64_t before = floatWeightBytes(model);
   bool changed = false;
   forEachGraph(model, [&](Graph& g) {

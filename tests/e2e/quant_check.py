@@ -5,6 +5,7 @@
   quant_check.py agree A.npz B.npz --max-abs X --min-top1 F     (two runtimes, same model)
   quant_check.py ops MODEL.onnx [--require OP,..] [--forbid OP,..]
   quant_check.py size SMALL BIG --max-ratio R                     (files, external data included)
+  quant_check.py better REF.npz A.npz B.npz                        (B's output is closer to REF's)
 Each prints one line saying what it measured; exit 1 when the check fails.
 """
 import argparse
@@ -72,6 +73,17 @@ def size(args):
     return s / b <= args.max_ratio
 
 
+def sqnr(ref, out):
+    r, o = first(ref).astype(np.float64), first(out).astype(np.float64)
+    return 10 * np.log10((r * r).sum() / max(((r - o) ** 2).sum(), 1e-30))
+
+
+def better(args):
+    a, b = sqnr(args.ref, args.a), sqnr(args.ref, args.b)
+    print(f"SQNR against the reference: {a:.2f} dB -> {b:.2f} dB")
+    return b > a
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -93,8 +105,12 @@ def main():
     s.add_argument("small")
     s.add_argument("big")
     s.add_argument("--max-ratio", type=float, required=True)
+    b = sub.add_parser("better")
+    b.add_argument("ref")
+    b.add_argument("a")
+    b.add_argument("b")
     args = p.parse_args()
-    ok = {"accuracy": accuracy, "agree": agree, "ops": ops, "size": size}[args.cmd](args)
+    ok = {"accuracy": accuracy, "agree": agree, "ops": ops, "size": size, "better": better}[args.cmd](args)
     sys.exit(0 if ok else 1)
 
 

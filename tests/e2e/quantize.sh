@@ -91,6 +91,26 @@ for m in digits_mlp digits_cnn; do
   check "$m static: byte-identical on a second run" cmp "$WORK/$B.static.onnx" "$WORK/$B.det.onnx"
 done
 
+# GPTQ: calibrated on the first half of the split, judged on the second half against the float
+# model; it must beat round-to-nearest's output error and keep int4 within 1 pt.
+$PY - "$WORK" "$D" <<'PYEOF'
+import sys, numpy as np
+w, d = sys.argv[1], np.load(sys.argv[2])
+np.savez(f"{w}/calib_half.npz", **{k: v[:225] for k, v in d.items()})
+np.savez(f"{w}/eval_half.npz", **{k: v[225:] for k, v in d.items()})
+PYEOF
+f=$S/digits_mlp.op17.onnx
+$ORT_RUN run "$f" --inputs "$WORK/eval_half.npz" --map input=x -o "$WORK/half.ref.npz"
+for alg in rtn gptq; do
+  $MOPT quantize "$f" -o "$WORK/mlp.$alg.onnx" --mode weight-only --block-size 32 --algorithm "$alg" \
+    --calib-data "$WORK/calib_half.npz" --calib-map input=x 2>/dev/null
+  $ORT_RUN run "$WORK/mlp.$alg.onnx" --inputs "$WORK/eval_half.npz" --map input=x -o "$WORK/half.$alg.npz"
+done
+check "GPTQ int4: held-out accuracy within 1 pt of fp32" \
+  $QC accuracy "$WORK/half.ref.npz" "$WORK/half.gptq.npz" "$WORK/eval_half.npz:y" --max-drop 1.0
+check "GPTQ int4: held-out output closer to fp32 than round-to-nearest" \
+  $QC better "$WORK/half.ref.npz" "$WORK/half.rtn.npz" "$WORK/half.gptq.npz"
+
 # Calibration in shards, merged, equals one pass (statistics and the quantized model).
 f=$S/digits_cnn.op17.onnx
 $MOPT calibrate "$f" --data "$D" --map input=x_img -o "$WORK/all.json" 2>/dev/null
