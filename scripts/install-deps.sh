@@ -13,6 +13,7 @@ pkgs=(
   libcli11-dev libfmt-dev catch2 libyaml-cpp-dev nlohmann-json3-dev
   libopenblas0-pthread
   python3-torch python3-onnx python3-sklearn python3-torchvision python3-numpy python3-yaml
+  python3-skimage  # real photos (skimage.data) for calibration tests and benchmarks
   libonnx-testdata
   clang-format
 )

@@ -91,6 +91,66 @@ for m in digits_mlp digits_cnn; do
   check "$m static: byte-identical on a second run" cmp "$WORK/$B.static.onnx" "$WORK/$B.det.onnx"
 done
 
+# TorchScript outputs (-o x.pt): loaded and run by Python's torch, same accuracy bounds. fp16 is
+# left out: LibTorch 1.13's CPU has no half-precision convolution or matmul kernels to run it.
+f=$S/digits_cnn.op17.onnx
+for mode in dynamic static weight-only; do
+  extra=()
+  [ $mode = static ] && extra=(--calib-data "$D" --calib-map input=x_img --calib-samples 128)
+  limit=0.5
+  [ $mode = weight-only ] && limit=1.0
+  if $MOPT quantize "$f" -o "$WORK/cnn.$mode.pt" --mode $mode "${extra[@]}" 2>"$WORK/q.err"; then
+    $PY "$MOPT_SRC/tests/e2e/ts_run.py" "$WORK/cnn.$mode.pt" "$D" "$WORK/cnn.$mode.ts.npz" --args x_img
+    check "digits_cnn $mode as TorchScript: accuracy in torch within $limit pt of fp32" \
+      $QC accuracy "$WORK/digits_cnn.op17.ref.npz" "$WORK/cnn.$mode.ts.npz" "$D:y" --max-drop $limit
+  else
+    fail "digits_cnn $mode: TorchScript output: $(tail -n 1 "$WORK/q.err")"
+  fi
+done
+
+# A pipeline file with per-tensor overrides: the logits stay float, the input gets a fixed range.
+cat >"$WORK/q.yaml" <<YAML
+version: 1
+input: $S/digits_cnn.op17.onnx
+output: $WORK/yaml_cnn.onnx
+passes:
+  - fold-bn-into-conv
+  - quantize-static:
+      calib-data: $D
+      calib-map: [input=x_img]
+      overrides: [logits=float, "input=range:0:1"]
+      show-ranges: true
+YAML
+$MOPT run "$WORK/q.yaml" 2>"$WORK/yaml.log"
+check "pipeline-file overrides: the logits are computed in float (no QuantizeLinear on them)" \
+  bash -c "$MOPT print $WORK/yaml_cnn.onnx | grep -q '%logits = Gemm'"
+check "pipeline-file overrides: the input's range is the one given" \
+  grep -q 'range of input: \[0, 1\] -> scale 0.00392157, zero point 0' "$WORK/yaml.log"
+run_ort "$WORK/yaml_cnn.onnx" "$WORK/yaml.npz"
+check "pipeline-file overrides: the model keeps its accuracy in ONNX Runtime" \
+  $QC accuracy "$WORK/digits_cnn.op17.ref.npz" "$WORK/yaml.npz" "$D:y" --max-drop 0.5
+
+# Sensitivity analysis and auto-exclude: entropy calibration clips the first conv's output hard
+# on this model; the analysis must rank it first and auto-exclude must keep it (and only what
+# is needed) in float to meet a 0.5 pt accuracy target.
+f=$S/digits_cnn.op17.onnx
+$MOPT quantize "$f" --mode static --dry-run >/dev/null  # flags parse
+$MOPT run -p "fold-bn-into-conv,quantization-sensitivity{calib-data=\"$D\",calib-map=[\"input=x_img\"],method=entropy,eval-labels=y,eval-samples=450,report=\"$WORK/sens.json\"}" \
+  "$f" -o "$WORK/sens_passthrough.onnx" 2>/dev/null
+check "quantization-sensitivity writes a JSON table, most sensitive node first" \
+  $PY -c "import json,sys; r=json.load(open(sys.argv[1])); n=r['nodes']; print(n[0]); sys.exit(not (n[0]['node']=='/0/Conv' and n[0]['alone']['sqnr_db'] <= n[-1]['alone']['sqnr_db'] and r['float_accuracy'] > 99))" "$WORK/sens.json"
+$MOPT quantize "$f" -o "$WORK/auto_cnn.onnx" --mode static --calib-data "$D" --calib-map input=x_img --method entropy \
+  --auto-exclude max-drop=0.5 --eval-labels y --eval-samples 450 --report "$WORK/auto.md" 2>"$WORK/auto.log"
+check "auto-exclude keeps the most sensitive node in float and says so" grep -q 'auto-exclude kept /0/Conv in float' "$WORK/auto.log"
+check "auto-exclude's Markdown report lists what it kept" grep -q '^1. `/0/Conv`' "$WORK/auto.md"
+run_ort "$WORK/auto_cnn.onnx" "$WORK/auto.npz"
+check "auto-exclude meets its target in ONNX Runtime" \
+  $QC accuracy "$WORK/digits_cnn.op17.ref.npz" "$WORK/auto.npz" "$D:y" --max-drop 0.5
+$MOPT quantize "$f" -o "$WORK/ent_cnn.onnx" --mode static --calib-data "$D" --calib-map input=x_img --method entropy 2>/dev/null
+run_ort "$WORK/ent_cnn.onnx" "$WORK/ent.npz"
+check "without auto-exclude the same settings lose more than the target (the test can fail)" \
+  bash -c "! $QC accuracy $WORK/digits_cnn.op17.ref.npz $WORK/ent.npz $D:y --max-drop 0.5"
+
 # GPTQ: calibrated on the first half of the split, judged on the second half against the float
 # model; it must beat round-to-nearest's output error and keep int4 within 1 pt.
 $PY - "$WORK" "$D" <<'PYEOF'
