@@ -97,6 +97,30 @@ Tensor quantizeChannels(DType qtype, const std::vector<int64_t>& dims, const flo
   auto buf = Buffer::allocate(static_cast<uint64_t>(outer * channels * inner) * sizeof(Q));
   Q* out = reinterpret_cast<Q*>(buf->mutableData());
   const float lo = static_cast<float>(range.qmin), hi = static_cast<float>(range.qmax);
+  if (inner == 1 && channels > 1) {
+    // Channels innermost: per-channel scale and zero point as arrays, one vectorizable row loop.
+    std::vector<float> scale(static_cast<size_t>(channels)), zp(static_cast<size_t>(channels)),
+        qlo(static_cast<size_t>(channels)), qhi(static_cast<size_t>(channels));
+    for (size_t c = 0; c < params.size(); ++c) {
+      scale[c] = params[c].scale;
+      zp[c] = static_cast<float>(params[c].zero_point);
+      qlo[c] = lo - zp[c] - 1;
+      qhi[c] = hi - zp[c] + 1;
+    }
+    const float* __restrict sp = scale.data();
+    const float* __restrict zpp = zp.data();
+    const float* __restrict lop = qlo.data();
+    const float* __restrict hip = qhi.data();
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* __restrict row = x + o * channels;
+      Q* __restrict dst = out + o * channels;
+      for (int64_t c = 0; c < channels; ++c) {
+        float q = roundHalfEven(std::clamp(row[c] / sp[c], lop[c], hip[c])) + zpp[c];
+        dst[c] = static_cast<Q>(static_cast<int32_t>(std::clamp(q, lo, hi)));
+      }
+    }
+    return Tensor(qtype, dims, std::move(buf));
+  }
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t c = 0; c < channels; ++c) {
       const QParams& p = params[static_cast<size_t>(c)];
@@ -166,17 +190,31 @@ QuantizedTensor quantizeWeight(const Tensor& w, DType qtype, int64_t axis, bool 
   std::vector<float> lo(static_cast<size_t>(channels), 0.0f),
       hi(static_cast<size_t>(channels), 0.0f);
   const float* x = v.data();
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t c = 0; c < channels; ++c) {
-      const float* row = x + (o * channels + c) * inner;
-      float l = lo[static_cast<size_t>(c)], h = hi[static_cast<size_t>(c)];
-      for (int64_t i = 0; i < inner; ++i) {
-        l = std::min(l, row[i]);
-        h = std::max(h, row[i]);
+  if (inner == 1) {
+    // Channels innermost (a MatMul weight per column): whole rows at a time, so the compiler
+    // vectorizes across channels.
+    float* __restrict lp = lo.data();
+    float* __restrict hp = hi.data();
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* __restrict row = x + o * channels;
+      for (int64_t c = 0; c < channels; ++c) {
+        lp[c] = std::min(lp[c], row[c]);
+        hp[c] = std::max(hp[c], row[c]);
       }
-      lo[static_cast<size_t>(c)] = l;
-      hi[static_cast<size_t>(c)] = h;
     }
+  } else {
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t c = 0; c < channels; ++c) {
+        const float* row = x + (o * channels + c) * inner;
+        float l = lo[static_cast<size_t>(c)], h = hi[static_cast<size_t>(c)];
+        for (int64_t i = 0; i < inner; ++i) {
+          l = std::min(l, row[i]);
+          h = std::max(h, row[i]);
+        }
+        lo[static_cast<size_t>(c)] = l;
+        hi[static_cast<size_t>(c)] = h;
+      }
+  }
   std::vector<QParams> params(static_cast<size_t>(channels));
   for (size_t c = 0; c < params.size(); ++c)
     params[c] = computeQParams(lo[c], hi[c], range, symmetric);
