@@ -7,6 +7,7 @@
 #include "passes/cleanup/FoldBatchNorm.h"
 #include "passes/cleanup/FoldConstants.h"
 #include "passes/convert/ConvertOpset.h"
+#include "passes/distill/Distill.h"
 #include "passes/quantize/ConvertFloat16.h"
 #include "passes/quantize/QuantizeDynamic.h"
 #include "passes/quantize/QuantizeStatic.h"

@@ -5,6 +5,7 @@
 
 #include "exec/Fusion.h"
 #include "exec/Runtime.h"
+#include "exec/Trainable.h"
 #include "frontend/onnx/Onnx.h"
 #include "frontend/torchscript/TorchScriptImpl.h"
 #include "ir/TensorUtil.h"
@@ -327,7 +328,8 @@ using namespace exec;
 // --- the executor
 // ----------------------------------------------------------------------------------
 
-namespace {
+// In namespace exec, not anonymous: ExecCore is shared with training (exec/Trainable.h).
+namespace exec {
 
 struct GraphPlan {
   std::vector<const Node*> nodes;
@@ -364,23 +366,6 @@ struct Env {
   }
 };
 
-}  // namespace
-
-namespace {
-
-class AtenExecutor : public Executor {
- public:
-  AtenExecutor(const Model& m, ExecOptions o);
-  NamedTensors run(const NamedTensors& inputs) override;
-  std::vector<std::string> inputNames() const override;
-  std::vector<std::string> outputNames() const override;
-  std::vector<OpProfile> profile() const override;
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
-
 std::vector<std::string> missingKernels(const Model& model) {
   std::set<std::string> missing;
   forEachGraph(static_cast<const Graph&>(*model.graph), [&](const Graph& g) {
@@ -391,7 +376,8 @@ std::vector<std::string> missingKernels(const Model& model) {
   return {missing.begin(), missing.end()};
 }
 
-struct AtenExecutor::Impl {
+// The plan and the graph walk, shared by inference (AtenExecutor) and training (TrainableModel).
+struct ExecCore {
   // The executor's own copy: fusion rewrites it, the caller's model is never touched. With
   // capture (per-node comparison) the copy stays unfused so every intermediate keeps its name.
   Model owned;
@@ -403,7 +389,7 @@ struct AtenExecutor::Impl {
   bool capture_all = false;
   std::map<std::string, OpProfile> profile;
 
-  Impl(const Model& m, ExecOptions o) : owned(cloneModel(m)), model(owned), opts(std::move(o)) {
+  ExecCore(const Model& m, ExecOptions o) : owned(cloneModel(m)), model(owned), opts(std::move(o)) {
     for (const auto& c : opts.capture) {
       if (c == "*") capture_all = true;
       capture.insert(c);
@@ -412,7 +398,7 @@ struct AtenExecutor::Impl {
     if (!missing.empty())
       failInput("{}: mopt cannot execute operator(s) {}",
                 m.source_path.empty() ? "model" : m.source_path, fmt::join(missing, ", "));
-    if (opts.capture.empty()) fuseForExecution(owned);
+    if (opts.capture.empty() && opts.fuse) fuseForExecution(owned);
     forEachGraph(*owned.graph, [this](const Graph& g) { plan(g); });
   }
 
@@ -455,6 +441,44 @@ struct AtenExecutor::Impl {
     for (const Value* v : g.initializers())
       constants.emplace(v, toRuntime(v->initializer()));
     plans.emplace(&g, std::move(p));
+  }
+
+  std::vector<std::string> requiredInputs() const {
+    std::vector<std::string> out;
+    for (const Value* v : model.graph->inputs())
+      if (!v->isInitializer()) out.push_back(v->name());
+    return out;
+  }
+
+  // Binds the main graph's inputs, checking names, dtypes and static dims.
+  void bind(Env& env, const NamedTensors& inputs) const {
+    const Graph& g = *model.graph;
+    std::unordered_set<std::string> given;
+    for (const auto& [name, t] : inputs) {
+      const Value* target = nullptr;
+      for (const Value* v : g.inputs())
+        if (v->name() == name) target = v;
+      if (!target)
+        failInput("the model has no input named '{}' (inputs: {})", name,
+                  fmt::join(requiredInputs(), ", "));
+      if (target->type().isTensor() && target->type().elemType() != DType::Undefined &&
+          target->type().elemType() != t.dtype())
+        failInput("input '{}' must be {}, got {}", name, dtypeName(target->type().elemType()),
+                  dtypeName(t.dtype()));
+      if (target->type().isTensor() && target->type().shape()) {
+        const Shape& s = *target->type().shape();
+        bool ok = s.size() == t.dims().size();
+        for (size_t i = 0; ok && i < s.size(); ++i)
+          if (s[i].isKnown() && s[i].value != t.dims()[i]) ok = false;
+        if (!ok)
+          failInput("input '{}' must have shape {}, got {}", name, shapeToString(s),
+                    shapeToString(shapeOf(t.dims())));
+      }
+      env.vals[target] = toRuntime(t);
+      given.insert(name);
+    }
+    for (const auto& name : requiredInputs())
+      if (!given.count(name)) failInput("input '{}' is missing", name);
   }
 
   const RtValue& lookup(const Env& env, const Value* v, const Node& n) const {
@@ -526,6 +550,23 @@ struct AtenExecutor::Impl {
   }
 };
 
+}  // namespace exec
+
+namespace {
+
+class AtenExecutor : public Executor {
+ public:
+  AtenExecutor(const Model& m, ExecOptions o);
+  ~AtenExecutor() override;
+  NamedTensors run(const NamedTensors& inputs) override;
+  std::vector<std::string> inputNames() const override;
+  std::vector<std::string> outputNames() const override;
+  std::vector<OpProfile> profile() const override;
+
+ private:
+  std::unique_ptr<ExecCore> impl_;
+};
+
 // Debian's LibTorch calls BLAS through the libblas.so.3 alternative, which is OpenBLAS once
 // libopenblas0-pthread is installed; its own thread pool ignores at::set_num_threads.
 void setBlasThreads(int n) {
@@ -537,38 +578,15 @@ void setBlasThreads(int n) {
 AtenExecutor::AtenExecutor(const Model& model, ExecOptions opts) {
   at::set_num_threads(std::max(1, opts.threads));
   setBlasThreads(std::max(1, opts.threads));
-  impl_ = std::make_unique<Impl>(model, std::move(opts));
+  impl_ = std::make_unique<ExecCore>(model, std::move(opts));
 }
+
+AtenExecutor::~AtenExecutor() = default;
 
 NamedTensors AtenExecutor::run(const NamedTensors& inputs) {
   const Graph& g = *impl_->model.graph;
   Env env;
-  std::unordered_set<std::string> given;
-  for (const auto& [name, t] : inputs) {
-    const Value* target = nullptr;
-    for (const Value* v : g.inputs())
-      if (v->name() == name) target = v;
-    if (!target)
-      failInput("the model has no input named '{}' (inputs: {})", name,
-                fmt::join(inputNames(), ", "));
-    if (target->type().isTensor() && target->type().elemType() != DType::Undefined &&
-        target->type().elemType() != t.dtype())
-      failInput("input '{}' must be {}, got {}", name, dtypeName(target->type().elemType()),
-                dtypeName(t.dtype()));
-    if (target->type().isTensor() && target->type().shape()) {
-      const Shape& s = *target->type().shape();
-      bool ok = s.size() == t.dims().size();
-      for (size_t i = 0; ok && i < s.size(); ++i)
-        if (s[i].isKnown() && s[i].value != t.dims()[i]) ok = false;
-      if (!ok)
-        failInput("input '{}' must have shape {}, got {}", name, shapeToString(s),
-                  shapeToString(shapeOf(t.dims())));
-    }
-    env.vals[target] = toRuntime(t);
-    given.insert(name);
-  }
-  for (const auto& name : inputNames())
-    if (!given.count(name)) failInput("input '{}' is missing", name);
+  impl_->bind(env, inputs);
   std::vector<std::pair<std::string, RtValue>> captured;
   bool capturing = impl_->capture_all || !impl_->capture.empty();
   std::vector<RtValue> outs;
@@ -607,6 +625,86 @@ std::vector<std::string> AtenExecutor::outputNames() const {
     out.push_back(v->name());
   return out;
 }
+
+}  // namespace
+
+namespace exec {
+
+bool isTrainableUse(const Node& n, size_t i) {
+  if (!n.isDefaultDomain()) return false;
+  const std::string& op = n.opType();
+  if (op == "Conv" || op == "ConvTranspose" || op == "Gemm") return i == 1 || i == 2;
+  if (op == "MatMul" || op == "Add" || op == "Sub" || op == "Mul") return i <= 1;
+  if (op == "BatchNormalization" || op == "LayerNormalization" || op == "InstanceNormalization" ||
+      op == "GroupNormalization")
+    return i == 1 || i == 2;
+  if (op == "PRelu") return i == 1;
+  return false;
+}
+
+TrainableModel::TrainableModel(const Model& m, const std::vector<std::string>& features)
+    : features_(features) {
+  ExecOptions o;
+  o.fuse = false;
+  o.capture = features;
+  if (o.capture.empty()) o.capture.push_back("");  // unfused, nothing captured: names stay
+  core_ = std::make_unique<ExecCore>(m, std::move(o));
+  // Each trainable initializer becomes one parameter, however many nodes read it.
+  const Graph& g = *core_->model.graph;
+  for (const Value* v : g.initializers()) {
+    const Tensor& t = v->initializer();
+    if (t.dtype() != DType::F32 || v->isGraphInput()) continue;
+    bool trainable = false;
+    for (const Use& u : v->uses())
+      trainable = trainable || isTrainableUse(*u.user, u.index);
+    if (!trainable) continue;
+    at::Tensor p =
+        core_->constants.at(v).tensor.detach().clone().contiguous().set_requires_grad(true);
+    core_->constants[v] = RtValue::fromTensor(p, DType::F32);
+    params_.push_back({v->name(), p});
+  }
+}
+
+TrainableModel::~TrainableModel() = default;
+
+std::vector<at::Tensor> TrainableModel::forward(const NamedTensors& feeds) {
+  const Graph& g = *core_->model.graph;
+  Env env;
+  core_->bind(env, feeds);
+  std::vector<std::pair<std::string, RtValue>> captured;
+  std::vector<RtValue> outs = core_->runGraph(g, env, features_.empty() ? nullptr : &captured);
+  std::vector<at::Tensor> result;
+  for (const RtValue& v : outs) {
+    if (!v.isTensor()) failInput("training needs tensor outputs");
+    result.push_back(v.tensor);
+  }
+  for (const auto& name : features_) {
+    const RtValue* found = nullptr;
+    for (const auto& [n, v] : captured)
+      if (n == name) found = &v;
+    if (!found || !found->isTensor())
+      failInput("feature '{}' is not a tensor the model computes", name);
+    result.push_back(found->tensor);
+  }
+  return result;
+}
+
+void TrainableModel::store(Model& m) const {
+  for (const auto& p : params_) {
+    Value* target = nullptr;
+    for (Value* v : m.graph->initializers())
+      if (v->name() == p.name) target = v;
+    if (!target) fail(ErrorKind::Internal, "training: the model has no initializer '{}'", p.name);
+    at::Tensor t = p.tensor.detach().contiguous();
+    target->setInitializer(Tensor::fromBytes(DType::F32, target->initializer().dims(),
+                                             t.data_ptr<float>(),
+                                             static_cast<uint64_t>(t.numel()) * sizeof(float)));
+  }
+}
+
+}  // namespace exec
+
+namespace {
 
 class AtenBackend : public TorchBackend {
  public:
@@ -653,6 +751,10 @@ class AtenBackend : public TorchBackend {
   void saveTorchScript(const Model& model, const std::string& path,
                        const TorchScriptExportOptions& opts) const override {
     exportTorchScript(model, path, opts);
+  }
+  DistillStats distill(Model& student, const DistillConfig& cfg,
+                       const DistillEpoch& epochs) const override {
+    return distillStudent(student, cfg, epochs);
   }
   bool canEvaluate(const Node& node) const override {
     return findKernel(node.domain(), node.opType()) != nullptr;

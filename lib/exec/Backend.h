@@ -3,6 +3,7 @@
 // needs it loads libmopt_torch.so from beside the executable.
 #pragma once
 
+#include "exec/Distill.h"
 #include "exec/Executor.h"
 #include "frontend/torchscript/TorchScript.h"
 
@@ -21,6 +22,9 @@ class TorchBackend {
                                 const TorchScriptImportOptions& opts) const = 0;
   virtual void saveTorchScript(const Model& model, const std::string& path,
                                const TorchScriptExportOptions& opts) const = 0;
+  // Trains `student`'s float weights (see exec/Trainable.h for which) in place; exact zeros stay
+  // zero, so pruning survives.
+  virtual DistillStats distill(Model& student, const DistillConfig& cfg, const DistillEpoch& epochs) const = 0;
 };
 
 // Loads the plugin on first use; throws Error(Internal) naming the file when it is missing.

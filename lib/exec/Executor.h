@@ -18,6 +18,7 @@ struct ExecOptions {
   // and calibration); "*" keeps every tensor value of the main graph.
   std::vector<std::string> capture;
   bool profile = false;  // time each op type (see Executor::profile)
+  bool fuse = true;      // execution fusions (off when capturing, and for training)
 };
 
 // Time spent per op type over all runs so far (with ExecOptions::profile).
