@@ -1,4 +1,5 @@
 // The mopt command line: parses flags into a request and makes one library call per command.
+#include "PruneCommands.h"
 #include "QuantizeCommands.h"
 #include "driver/Driver.h"
 #include "driver/Evaluate.h"
@@ -191,10 +192,12 @@ int main(int argc, char** argv) {
 
   // quantize, calibrate
   QuantizeCommands quant(app);
+  PruneCommands prune(app);
 
   for (CLI::App* cmd :
        {inspect, convert, runc, execc, cmpc, evalc, print, quant.quantize(), quant.calibrate()})
     addLoadLimitFlags(cmd);
+  addLoadLimitFlags(prune.prune());
 
   try {
     app.parse(argc, argv);
@@ -293,6 +296,8 @@ int main(int argc, char** argv) {
                     : passes_md ? passesMarkdown(reg)
                                 : passesText(reg));
     } else if (quant.run(loadOptions())) {
+      // done
+    } else if (prune.run(loadOptions())) {
       // done
     } else if (*print) {
       std::cout << printModel(loadModel(print_model, loadOptions()));

@@ -1,0 +1,1092 @@
+// Channel dependency analysis and the rewrite that removes channels (see ChannelDeps.h).
+#include "passes/prune/ChannelDeps.h"
+
+#include "ir/Error.h"
+#include "ir/TensorUtil.h"
+#include "passes/common/Constants.h"
+#include "passes/common/Rewrite.h"
+#include "passes/prune/PruneCommon.h"
+#include "passes/prune/PruneMath.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <set>
+
+namespace mopt {
+
+namespace {
+
+const Shape* shapeOfValue(const Value* v) {
+  if (!v || !v->type().isTensor() || !v->type().shape()) return nullptr;
+  return &*v->type().shape();
+}
+
+int64_t rankOf(const Value* v) {
+  if (auto t = constantValue(v)) return static_cast<int64_t>(t->dims().size());
+  const Shape* s = shapeOfValue(v);
+  return s ? static_cast<int64_t>(s->size()) : -1;
+}
+
+// The size of `v` along `axis`, or -1 when unknown.
+int64_t dimOf(const Value* v, int64_t axis) {
+  if (auto t = constantValue(v)) {
+    if (axis < 0 || axis >= static_cast<int64_t>(t->dims().size())) return -1;
+    return t->dims()[static_cast<size_t>(axis)];
+  }
+  const Shape* s = shapeOfValue(v);
+  if (!s || axis < 0 || axis >= static_cast<int64_t>(s->size())) return -1;
+  const Dim& d = (*s)[static_cast<size_t>(axis)];
+  return d.isKnown() ? d.value : -1;
+}
+
+// The integers of a constant int tensor.
+std::optional<std::vector<int64_t>> intsOf(const Value* v) {
+  if (!v) return std::nullopt;
+  auto t = constantValue(v);
+  if (!t || !isInteger(t->dtype())) return std::nullopt;
+  std::vector<int64_t> out(static_cast<size_t>(t->numel()));
+  for (int64_t i = 0; i < t->numel(); ++i)
+    out[static_cast<size_t>(i)] = elementAsInt(*t, i);
+  return out;
+}
+
+int64_t normAxis(int64_t axis, int64_t rank) {
+  return axis < 0 ? axis + rank : axis;
+}
+
+bool isUnary(const std::string& op) {
+  static const std::set<std::string> k = {"Relu",     "LeakyRelu",   "Sigmoid",
+                                          "Tanh",     "HardSigmoid", "HardSwish",
+                                          "Clip",     "Elu",         "Selu",
+                                          "Celu",     "Softplus",    "Softsign",
+                                          "Gelu",     "Erf",         "Exp",
+                                          "Log",      "Neg",         "Abs",
+                                          "Sqrt",     "Reciprocal",  "Floor",
+                                          "Ceil",     "Round",       "Sign",
+                                          "Identity", "Cast",        "Mish",
+                                          "Sin",      "Cos",         "Not",
+                                          "IsNaN",    "IsInf",       "ThresholdedRelu",
+                                          "Shrink",   "Dropout"};
+  return k.count(op) > 0;
+}
+
+bool isPool(const std::string& op) {
+  static const std::set<std::string> k = {"MaxPool",           "AveragePool",   "LpPool",
+                                          "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"};
+  return k.count(op) > 0;
+}
+
+bool isBroadcast(const std::string& op) {
+  static const std::set<std::string> k = {
+      "Add",  "Sub",   "Mul",   "Div",   "Pow",  "Max",     "Min",         "Sum",
+      "Mean", "PRelu", "Where", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
+      "And",  "Or",    "Xor",   "Mod"};
+  return k.count(op) > 0;
+}
+
+bool isReduce(const std::string& op) {
+  return op.rfind("Reduce", 0) == 0 || op == "ArgMax" || op == "ArgMin";
+}
+
+// Whether an optional output is read by anything.
+bool outputUsed(const Node* n, size_t i) {
+  return i < n->numOutputs() && n->output(i) &&
+         (n->output(i)->hasUses() || n->output(i)->isGraphOutput());
+}
+
+}  // namespace
+
+ChannelDeps::ChannelDeps(Model& m, const NodeSelection& select, int64_t min_size)
+    : model_(m), graph_(*m.graph), select_(select), min_size_(min_size), opset_(m.opset("")) {
+  for (Node* n : graph_.nodes())
+    visit(n);
+  // Graph outputs keep their shapes; values read inside subgraphs are out of sight.
+  for (const Value* v : graph_.outputs())
+    blockValue(v, fmt::format("'{}' is a graph output", v->name()));
+  for (const Value* v : tracked_order_)
+    for (const Use& u : v->uses())
+      if (u.user->owner() != &graph_) {
+        blockValue(v, fmt::format("'{}' is read inside a subgraph", v->name()));
+        break;
+      }
+}
+
+int32_t ChannelDeps::find(int32_t id) const {
+  while (parent_[static_cast<size_t>(id)] != id) {
+    int32_t p = parent_[static_cast<size_t>(id)];
+    parent_[static_cast<size_t>(id)] = parent_[static_cast<size_t>(p)];
+    id = p;
+  }
+  return id;
+}
+
+const std::string& ChannelDeps::blockReason(int32_t id) const {
+  return reason_[static_cast<size_t>(find(id))];
+}
+
+int32_t ChannelDeps::fresh(int64_t count, const std::string& blocked) {
+  int32_t first = static_cast<int32_t>(parent_.size());
+  if (count < 0 || parent_.size() + static_cast<size_t>(count) > INT32_MAX)
+    fail(ErrorKind::Input, "prune-structured: too many channels to track");
+  for (int64_t i = 0; i < count; ++i) {
+    parent_.push_back(first + static_cast<int32_t>(i));
+    reason_.push_back(blocked);
+  }
+  return first;
+}
+
+void ChannelDeps::unite(int32_t a, int32_t b) {
+  a = find(a);
+  b = find(b);
+  if (a == b) return;
+  if (b < a) std::swap(a, b);  // the older id stays the root: deterministic
+  parent_[static_cast<size_t>(b)] = a;
+  if (reason_[static_cast<size_t>(a)].empty())
+    reason_[static_cast<size_t>(a)] = reason_[static_cast<size_t>(b)];
+}
+
+void ChannelDeps::block(const std::vector<int32_t>& ids, const std::string& why) {
+  for (int32_t id : ids) {
+    std::string& r = reason_[static_cast<size_t>(find(id))];
+    if (r.empty()) r = why;
+  }
+}
+
+void ChannelDeps::blockValue(const Value* v, const std::string& why) {
+  if (Track* t = track(v)) block(t->ids, why);
+}
+
+ChannelDeps::Track* ChannelDeps::track(const Value* v) {
+  if (!v) return nullptr;
+  auto it = tracks_.find(v);
+  return it == tracks_.end() ? nullptr : &it->second;
+}
+
+void ChannelDeps::setTrack(const Value* v, int64_t axis, std::vector<int32_t> ids) {
+  if (!v) return;
+  if (!tracks_.count(v)) tracked_order_.push_back(v);
+  tracks_[v] = Track{axis, std::move(ids)};
+}
+
+std::vector<int64_t> ChannelDeps::keptPositions(const Value* v,
+                                                const std::vector<bool>& removed) const {
+  std::vector<int64_t> keep;
+  auto it = tracks_.find(v);
+  if (it == tracks_.end()) return keep;
+  const auto& ids = it->second.ids;
+  for (size_t p = 0; p < ids.size(); ++p)
+    if (!removed[static_cast<size_t>(find(ids[p]))]) keep.push_back(static_cast<int64_t>(p));
+  return keep;
+}
+
+void ChannelDeps::visit(Node* n) {
+  bool any = false;
+  for (const Value* v : n->inputs())
+    any = any || track(v);
+  const std::string& op = n->opType();
+  if (!n->isDefaultDomain()) {
+    if (any)
+      for (const Value* v : n->inputs())
+        blockValue(v, fmt::format("{} (domain {}) reads them", nodeLabel(*n), n->domain()));
+    return;
+  }
+  bool handled = false;
+  if (op == "Conv" || op == "ConvTranspose") {
+    handled = conv(n);
+  } else if (op == "Gemm" || op == "MatMul") {
+    handled = gemmOrMatMul(n);
+  } else if (!any) {
+    return;
+  } else if (isUnary(op) || isPool(op) || op == "Pad" || op == "Resize" || op == "Upsample") {
+    const Value* x = n->input(0);
+    Track* t = track(x);
+    handled = true;
+    std::string why;
+    for (size_t i = 1; i < n->numInputs(); ++i)
+      if (track(n->input(i)))
+        why = fmt::format("{} ({}) reads them as a parameter", nodeLabel(*n), op);
+    if (!t) {
+      // only a parameter input is tracked: blocked above
+    } else if (isPool(op) && t->axis != 1) {
+      why = fmt::format("{} ({}) pools over their axis", nodeLabel(*n), op);
+    } else if ((op == "Dropout" || op == "MaxPool") && outputUsed(n, 1)) {
+      why = fmt::format("{} ({}) has a second output in use", nodeLabel(*n), op);
+    } else if (op == "Pad") {
+      int64_t r = rankOf(x);
+      auto pads = opset_ >= 11 ? intsOf(n->input(1)) : std::optional(n->intsAttr("pads"));
+      std::optional<std::vector<int64_t>> axes;
+      if (n->numInputs() > 3 && n->input(3)) axes = intsOf(n->input(3));
+      if (!pads || r < 0) {
+        why = fmt::format("{} (Pad) has pads computed at run time", nodeLabel(*n));
+      } else {
+        std::vector<int64_t> ax;
+        if (n->numInputs() > 3 && n->input(3)) {
+          if (!axes)
+            why = fmt::format("{} (Pad) has axes computed at run time", nodeLabel(*n));
+          else
+            ax = *axes;
+        } else {
+          ax.resize(static_cast<size_t>(r));
+          std::iota(ax.begin(), ax.end(), 0);
+        }
+        const size_t k = ax.size();
+        for (size_t i = 0; i < k && why.empty(); ++i)
+          if (normAxis(ax[i], r) == t->axis && pads->size() == 2 * k &&
+              ((*pads)[i] != 0 || (*pads)[i + k] != 0))
+            why = fmt::format("{} (Pad) pads their axis", nodeLabel(*n));
+        if (pads->size() != 2 * k && why.empty())
+          why = fmt::format("{} (Pad) has malformed pads", nodeLabel(*n));
+      }
+    } else if (op == "Resize" || op == "Upsample") {
+      size_t scales_in = op == "Upsample" || opset_ < 11 ? 1 : 2;
+      if (n->attr("axes")) why = fmt::format("{} ({}) names its axes", nodeLabel(*n), op);
+      auto scale = [&](size_t i) -> std::optional<double> {
+        if (i >= n->numInputs() || !n->input(i)) return std::nullopt;
+        auto s = constantValue(n->input(i));
+        if (!s || s->numel() == 0) return std::nullopt;
+        if (t->axis >= s->numel()) return -1.0;
+        return elementAsDouble(*s, t->axis);
+      };
+      auto s = scale(scales_in);
+      if (op == "Upsample" && n->attr("scales")) {
+        auto v = n->attr("scales")->floats;
+        s = t->axis < static_cast<int64_t>(v.size()) ? v[static_cast<size_t>(t->axis)] : -1.0;
+      }
+      bool has_sizes = op == "Resize" && opset_ >= 11 && n->numInputs() > 3 && n->input(3);
+      if (s) {
+        if (*s != 1.0) why = fmt::format("{} ({}) scales their axis", nodeLabel(*n), op);
+      } else if (has_sizes) {
+        auto sizes = intsOf(n->input(3));
+        if (!sizes || t->axis >= static_cast<int64_t>(sizes->size()))
+          why = fmt::format("{} ({}) has sizes computed at run time", nodeLabel(*n), op);
+        else
+          shape_edits_.push_back({n, 3, t->axis, n->output(0)});
+      } else {
+        why = fmt::format("{} ({}) has scales computed at run time", nodeLabel(*n), op);
+      }
+    }
+    if (!why.empty()) {
+      for (const Value* v : n->inputs())
+        blockValue(v, why);
+    } else if (t) {
+      passThrough(n, x, t->axis);
+    }
+  } else if (op == "BatchNormalization" || op == "InstanceNormalization") {
+    handled = perChannel(n);
+  } else if (isBroadcast(op)) {
+    handled = broadcast(n);
+  } else if (op == "Concat") {
+    handled = concat(n);
+  } else if (op == "Split") {
+    handled = split(n);
+  } else if (op == "Flatten") {
+    handled = flatten(n);
+  } else if (op == "Reshape") {
+    handled = reshape(n);
+  } else if (op == "Shape") {
+    handled = shapeOf(n);
+  } else {
+    handled = axisMoving(n);
+  }
+  if (!handled)
+    for (const Value* v : n->inputs())
+      blockValue(v, fmt::format("{} ({}) cannot follow a channel removal", nodeLabel(*n), op));
+}
+
+void ChannelDeps::passThrough(Node* n, const Value* in, int64_t out_axis) {
+  Track* t = track(in);
+  if (!t || !n->output(0)) return;
+  std::vector<int32_t> ids = t->ids;
+  setTrack(n->output(0), out_axis, std::move(ids));
+}
+
+bool ChannelDeps::conv(Node* n) {
+  if (n->numInputs() < 2 || !n->output(0)) return false;
+  Value* wv = constantRoot(n->input(1));
+  if (!wv) return false;
+  Tensor w = rootTensor(wv);
+  if (w.dims().size() < 3) return false;
+  const bool transposed = n->is("ConvTranspose");
+  const int64_t g = n->intAttr("group", 1);
+  if (g < 1) return false;
+  const int64_t cin = transposed ? w.dims()[0] : w.dims()[1] * g;
+  const int64_t cout = transposed ? w.dims()[1] * g : w.dims()[0];
+  const Value* x = n->input(0);
+  const Value* y = n->output(0);
+  Track* t = track(x);
+  const std::string label = nodeLabel(*n);
+  const bool bias = n->numInputs() > 2 && n->input(2);
+  const bool bias_const = !bias || constantRoot(n->input(2));
+  const std::string excluded = select_.exclusionReason(*n);
+
+  if (g == 1) {
+    if (t) {
+      if (t->axis != 1 || static_cast<int64_t>(t->ids.size()) != cin)
+        block(t->ids, fmt::format("{} reads them along another axis", label));
+      else
+        slices_.push_back({n, 1, transposed ? 0 : 1, x});
+    }
+    std::string why;
+    if (!excluded.empty())
+      why = fmt::format("{} is {}", label, excluded);
+    else if (!select_.includes(*n))
+      why = fmt::format("{} is not in include-ops", n->opType());
+    else if (!isPrunableFloat(w.dtype()))
+      why = fmt::format("the weight of {} is {}", label, dtypeName(w.dtype()));
+    else if (!bias_const)
+      why = fmt::format("the bias of {} is not constant", label);
+    else if (w.numel() < min_size_)
+      why = fmt::format("the weight of {} has fewer than min-size={} elements", label, min_size_);
+    if (!why.empty()) rejected_.emplace_back(n, why);
+    int32_t first = fresh(cout, why);
+    std::vector<int32_t> ids(static_cast<size_t>(cout));
+    std::iota(ids.begin(), ids.end(), first);
+    if (why.empty()) {
+      sources_.push_back({n, cout, first});
+      terms_.push_back({ImportanceTerm::Kind::Weight, w, transposed ? 1 : 0, ids});
+      slices_.push_back({n, 1, transposed ? 1 : 0, y});
+      if (bias) slices_.push_back({n, 2, 0, y});
+    }
+    setTrack(y, 1, std::move(ids));
+    return true;
+  }
+
+  // Depthwise (one input channel per group): output channel o reads input channel o / mult, so
+  // it goes with it; the group count follows the input's channels.
+  const bool depthwise = !transposed && w.dims()[1] == 1 && cout % g == 0 && cin == g;
+  if (!depthwise) {
+    std::string why = fmt::format("{} is a grouped convolution (group={})", label, g);
+    if (t) block(t->ids, why);
+    int32_t first = fresh(cout, why);
+    std::vector<int32_t> ids(static_cast<size_t>(cout));
+    std::iota(ids.begin(), ids.end(), first);
+    setTrack(y, 1, std::move(ids));
+    return true;
+  }
+  const int64_t mult = cout / g;
+  std::string why;
+  if (!t)
+    why = fmt::format("{} is a depthwise convolution of channels that stay", label);
+  else if (t->axis != 1 || static_cast<int64_t>(t->ids.size()) != cin)
+    why = fmt::format("{} reads them along another axis", label);
+  else if (!excluded.empty())
+    why = fmt::format("{} is {}", label, excluded);
+  else if (!isPrunableFloat(w.dtype()))
+    why = fmt::format("the weight of {} is {}", label, dtypeName(w.dtype()));
+  else if (!bias_const)
+    why = fmt::format("the bias of {} is not constant", label);
+  if (!t || (t->axis != 1 || static_cast<int64_t>(t->ids.size()) != cin)) {
+    if (t) block(t->ids, why);
+    int32_t first = fresh(cout, why);
+    std::vector<int32_t> ids(static_cast<size_t>(cout));
+    std::iota(ids.begin(), ids.end(), first);
+    setTrack(y, 1, std::move(ids));
+    return true;
+  }
+  if (!why.empty()) block(t->ids, why);
+  std::vector<int32_t> ids;
+  ids.reserve(static_cast<size_t>(cout));
+  for (int32_t id : t->ids)
+    for (int64_t k = 0; k < mult; ++k)
+      ids.push_back(id);
+  if (why.empty()) {
+    slices_.push_back({n, 1, 0, y});
+    if (bias) slices_.push_back({n, 2, 0, y});
+    group_edits_.push_back({n, x});
+    terms_.push_back({ImportanceTerm::Kind::Weight, w, 0, ids});
+  }
+  setTrack(y, 1, std::move(ids));
+  return true;
+}
+
+bool ChannelDeps::gemmOrMatMul(Node* n) {
+  if (n->numInputs() < 2 || !n->output(0)) return false;
+  const bool gemm = n->is("Gemm");
+  if (!gemm && !constantRoot(n->input(1))) return false;  // activations, or a left weight
+  Value* wv = constantRoot(n->input(1));
+  if (!wv) return false;
+  Tensor w = rootTensor(wv);
+  if (w.dims().size() != 2) return false;
+  const bool trans_b = gemm && n->intAttr("transB", 0) != 0;
+  const int64_t k = trans_b ? w.dims()[1] : w.dims()[0];
+  const int64_t cout = trans_b ? w.dims()[0] : w.dims()[1];
+  const Value* a = n->input(0);
+  const Value* y = n->output(0);
+  const std::string label = nodeLabel(*n);
+  const int64_t rank_a = rankOf(a);
+  if (Track* t = track(a)) {
+    int64_t red = gemm ? (n->intAttr("transA", 0) ? 0 : 1) : rank_a - 1;
+    if (t->axis != red || static_cast<int64_t>(t->ids.size()) != k)
+      block(t->ids, fmt::format("{} reads them along another axis", label));
+    else
+      slices_.push_back({n, 1, trans_b ? 1 : 0, a});
+  }
+  int64_t out_axis = gemm ? 1 : std::max<int64_t>(rankOf(y), std::max<int64_t>(rank_a, 1)) - 1;
+  if (!gemm && rankOf(y) < 0 && rank_a < 0) out_axis = -1;
+  std::string why;
+  const std::string excluded = select_.exclusionReason(*n);
+  if (out_axis < 0)
+    why = fmt::format("the rank of {}'s output is unknown", label);
+  else if (!excluded.empty())
+    why = fmt::format("{} is {}", label, excluded);
+  else if (!select_.includes(*n))
+    why = fmt::format("{} is not in include-ops", n->opType());
+  else if (!isPrunableFloat(w.dtype()))
+    why = fmt::format("the weight of {} is {}", label, dtypeName(w.dtype()));
+  else if (w.numel() < min_size_)
+    why = fmt::format("the weight of {} has fewer than min-size={} elements", label, min_size_);
+  bool bias_slice = false;
+  int64_t bias_axis = 0;
+  if (gemm && why.empty() && n->numInputs() > 2 && n->input(2)) {
+    const Value* c = n->input(2);
+    int64_t rc = rankOf(c);
+    int64_t last = rc > 0 ? dimOf(c, rc - 1) : 1;
+    if (rc < 0 || last < 0)
+      why = fmt::format("the shape of {}'s C input is unknown", label);
+    else if (last != 1 && !constantRoot(const_cast<Value*>(c)))
+      why = fmt::format("the C input of {} is not constant", label);
+    else if (last != 1) {
+      bias_slice = true;
+      bias_axis = rc - 1;
+    }
+  }
+  if (!why.empty()) rejected_.emplace_back(n, why);
+  int32_t first = fresh(cout, why);
+  std::vector<int32_t> ids(static_cast<size_t>(cout));
+  std::iota(ids.begin(), ids.end(), first);
+  if (why.empty()) {
+    sources_.push_back({n, cout, first});
+    terms_.push_back({ImportanceTerm::Kind::Weight, w, trans_b ? 0 : 1, ids});
+    slices_.push_back({n, 1, trans_b ? 0 : 1, y});
+    if (bias_slice) slices_.push_back({n, 2, bias_axis, y});
+  }
+  if (out_axis >= 0) setTrack(y, out_axis, std::move(ids));
+  return true;
+}
+
+bool ChannelDeps::perChannel(Node* n) {
+  const Value* x = n->input(0);
+  Track* t = track(x);
+  if (!t) return false;
+  const std::string label = nodeLabel(*n);
+  const size_t params = n->is("BatchNormalization") ? 5 : 3;
+  std::string why;
+  if (t->axis != 1) why = fmt::format("{} normalizes along another axis", label);
+  for (size_t i = 1; i < params && why.empty(); ++i) {
+    auto p = i < n->numInputs() ? constantValue(n->input(i)) : std::nullopt;
+    if (!p || p->dims().size() != 1 || p->numel() != static_cast<int64_t>(t->ids.size()))
+      why = fmt::format("the parameters of {} are not constant per channel", label);
+  }
+  for (size_t i = 1; i < n->numOutputs() && why.empty(); ++i)
+    if (outputUsed(n, i)) why = fmt::format("{} has its running statistics in use", label);
+  for (size_t i = 1; i < n->numInputs() && why.empty(); ++i)
+    if (track(n->input(i))) why = fmt::format("{} reads them as a parameter", label);
+  if (!why.empty()) {
+    block(t->ids, why);
+    return true;
+  }
+  for (size_t i = 1; i < params; ++i)
+    slices_.push_back({n, i, 0, n->output(0)});
+  terms_.push_back({ImportanceTerm::Kind::BnScale, *constantValue(n->input(1)), 0, t->ids});
+  passThrough(n, x, 1);
+  return true;
+}
+
+bool ChannelDeps::broadcast(Node* n) {
+  const Value* y = n->output(0);
+  int64_t out_rank = rankOf(y);
+  for (const Value* v : n->inputs())
+    out_rank = std::max(out_rank, rankOf(v));
+  const std::string label = nodeLabel(*n);
+  auto blockAll = [&](const std::string& why) {
+    for (const Value* v : n->inputs())
+      blockValue(v, why);
+    return true;
+  };
+  if (!y || out_rank < 0) return blockAll(fmt::format("the rank of {}'s output is unknown", label));
+  int64_t axis = -1;
+  const Track* first = nullptr;
+  for (const Value* v : n->inputs()) {
+    const Track* t = track(v);
+    if (!t) continue;
+    int64_t r = rankOf(v);
+    if (r < 0) return blockAll(fmt::format("the rank of an input of {} is unknown", label));
+    int64_t a = t->axis + (out_rank - r);
+    if (axis >= 0 && a != axis)
+      return blockAll(fmt::format("{} combines channels of different axes", label));
+    axis = a;
+    if (!first) first = t;
+  }
+  const int64_t len = static_cast<int64_t>(first->ids.size());
+  std::vector<int32_t> ids = first->ids;
+  std::vector<Slice> params;
+  for (size_t i = 0; i < n->numInputs(); ++i) {
+    const Value* v = n->input(i);
+    if (!v) continue;
+    if (const Track* t = track(v)) {
+      if (static_cast<int64_t>(t->ids.size()) != len)
+        return blockAll(fmt::format("{} combines channels of different counts", label));
+      for (size_t p = 0; p < ids.size(); ++p)
+        unite(ids[p], t->ids[p]);
+      continue;
+    }
+    int64_t r = rankOf(v);
+    if (r < 0) return blockAll(fmt::format("the rank of an input of {} is unknown", label));
+    int64_t a = axis - (out_rank - r);
+    if (a < 0) continue;  // broadcast along the channels
+    int64_t d = dimOf(v, a);
+    if (d == 1) continue;
+    if (d == len && constantRoot(const_cast<Value*>(v))) {
+      params.push_back({n, i, a, y});
+      continue;
+    }
+    return blockAll(fmt::format("{} ({}) combines them with '{}', whose channels stay", label,
+                                n->opType(), v->name()));
+  }
+  slices_.insert(slices_.end(), params.begin(), params.end());
+  setTrack(y, axis, std::move(ids));
+  return true;
+}
+
+bool ChannelDeps::concat(Node* n) {
+  const Value* y = n->output(0);
+  int64_t rank = rankOf(y);
+  const std::string label = nodeLabel(*n);
+  auto blockAll = [&](const std::string& why) {
+    for (const Value* v : n->inputs())
+      blockValue(v, why);
+    return true;
+  };
+  if (rank < 0) return blockAll(fmt::format("the rank of {}'s output is unknown", label));
+  const int64_t c = normAxis(n->intAttr("axis", 0), rank);
+  int64_t axis = -1;
+  for (const Value* v : n->inputs())
+    if (const Track* t = track(v)) {
+      if (axis >= 0 && t->axis != axis)
+        return blockAll(fmt::format("{} joins channels of different axes", label));
+      axis = t->axis;
+    }
+  std::vector<int32_t> ids;
+  if (axis == c) {
+    for (const Value* v : n->inputs()) {
+      if (const Track* t = track(v)) {
+        ids.insert(ids.end(), t->ids.begin(), t->ids.end());
+        continue;
+      }
+      int64_t d = dimOf(v, c);
+      if (d < 0)
+        return blockAll(fmt::format("{} joins them with '{}' of unknown size", label, v->name()));
+      int32_t f = fresh(d, fmt::format("{} (Concat) joins them with '{}', whose channels stay",
+                                       label, v->name()));
+      for (int64_t i = 0; i < d; ++i)
+        ids.push_back(f + static_cast<int32_t>(i));
+    }
+    setTrack(y, c, std::move(ids));
+    return true;
+  }
+  for (const Value* v : n->inputs()) {
+    const Track* t = track(v);
+    if (!t)
+      return blockAll(
+          fmt::format("{} (Concat) joins them with '{}', whose channels stay", label, v->name()));
+    if (ids.empty()) {
+      ids = t->ids;
+      continue;
+    }
+    if (t->ids.size() != ids.size())
+      return blockAll(fmt::format("{} joins channels of different counts", label));
+    for (size_t p = 0; p < ids.size(); ++p)
+      unite(ids[p], t->ids[p]);
+  }
+  setTrack(y, axis, std::move(ids));
+  return true;
+}
+
+bool ChannelDeps::split(Node* n) {
+  const Value* x = n->input(0);
+  Track* t = track(x);
+  const std::string label = nodeLabel(*n);
+  for (size_t i = 1; i < n->numInputs(); ++i)
+    if (track(n->input(i))) return false;
+  if (!t) return false;
+  int64_t rank = rankOf(x);
+  if (rank < 0) return false;
+  const int64_t s = normAxis(n->intAttr("axis", 0), rank);
+  if (t->axis != s) {
+    for (const Value* out : n->outputs())
+      if (out) setTrack(out, t->axis, t->ids);
+    return true;
+  }
+  const int64_t len = static_cast<int64_t>(t->ids.size());
+  std::vector<int64_t> sizes;
+  if (opset_ >= 13 && n->numInputs() > 1 && n->input(1)) {
+    auto v = intsOf(n->input(1));
+    if (!v) {
+      block(t->ids, fmt::format("{} (Split) has sizes computed at run time", label));
+      return true;
+    }
+    sizes = *v;
+  } else if (opset_ < 13 && n->attr("split")) {
+    sizes = n->intsAttr("split");
+  } else {
+    int64_t parts = n->attr("num_outputs") ? n->intAttr("num_outputs", 1)
+                                           : static_cast<int64_t>(n->numOutputs());
+    if (parts < 1 || len % parts) {
+      block(t->ids, fmt::format("{} (Split) splits them unevenly", label));
+      return true;
+    }
+    sizes.assign(static_cast<size_t>(parts), len / parts);
+  }
+  if (sizes.size() != n->numOutputs() ||
+      std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) != len) {
+    block(t->ids, fmt::format("{} (Split) has sizes that do not add up", label));
+    return true;
+  }
+  int64_t offset = 0;
+  std::vector<int32_t> all = t->ids;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    std::vector<int32_t> part(all.begin() + offset, all.begin() + offset + sizes[i]);
+    if (!n->output(i)) {
+      block(part, fmt::format("{} (Split) has an output that is not produced", label));
+    } else {
+      // Each part keeps at least one channel and rounds on its own: it is its own partition.
+      split_parts_.push_back(part);
+      setTrack(n->output(i), s, std::move(part));
+    }
+    offset += sizes[i];
+  }
+  split_edits_.push_back(n);
+  return true;
+}
+
+bool ChannelDeps::flatten(Node* n) {
+  const Value* x = n->input(0);
+  Track* t = track(x);
+  if (!t) return false;
+  const std::string label = nodeLabel(*n);
+  int64_t rank = rankOf(x);
+  if (rank < 0) return false;
+  const int64_t f = normAxis(n->intAttr("axis", 1), rank);
+  int64_t inner = 1, outer = 1;
+  bool known = t->axis >= f;
+  for (int64_t d = f; d < rank && known; ++d) {
+    if (d == t->axis) continue;
+    int64_t v = dimOf(x, d);
+    if (v < 0) known = false;
+    (d < t->axis ? outer : inner) *= std::max<int64_t>(v, 1);
+  }
+  if (!known) {
+    block(t->ids, fmt::format("{} (Flatten) merges them with dims of unknown size", label));
+    return true;
+  }
+  std::vector<int32_t> ids;
+  ids.reserve(static_cast<size_t>(outer * inner) * t->ids.size());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int32_t id : t->ids)
+      for (int64_t i = 0; i < inner; ++i)
+        ids.push_back(id);
+  setTrack(n->output(0), 1, std::move(ids));
+  return true;
+}
+
+namespace {
+
+// A product of dims: the known part, and the names of the symbolic ones.
+struct DimProduct {
+  int64_t known = 1;
+  std::multiset<std::string> symbols;
+  bool unknown = false;
+  bool operator==(const DimProduct& o) const {
+    return !unknown && !o.unknown && known == o.known && symbols == o.symbols;
+  }
+};
+
+DimProduct productOf(const Shape& s, int64_t from, int64_t to) {
+  DimProduct p;
+  for (int64_t i = from; i < to; ++i) {
+    const Dim& d = s[static_cast<size_t>(i)];
+    if (d.isKnown())
+      p.known *= d.value;
+    else if (d.kind == Dim::Kind::Param)
+      p.symbols.insert(d.param);
+    else
+      p.unknown = true;
+  }
+  return p;
+}
+
+}  // namespace
+
+bool ChannelDeps::reshape(Node* n) {
+  const Value* x = n->input(0);
+  Track* t = track(x);
+  const Value* y = n->output(0);
+  const std::string label = nodeLabel(*n);
+  if (!t || track(n->input(1))) return false;
+  const Shape* in = shapeOfValue(x);
+  const Shape* out = shapeOfValue(y);
+  auto blockIt = [&](const std::string& what) {
+    block(t->ids, fmt::format("{} (Reshape) {}", label, what));
+    return true;
+  };
+  if (!in || !out) return blockIt("has shapes that are not known");
+  const int64_t a = t->axis, len = static_cast<int64_t>(t->ids.size());
+  const int64_t q = static_cast<int64_t>(out->size());
+  DimProduct pre = productOf(*in, 0, a);
+  int64_t b = -1;
+  for (int64_t j = 0; j < q && b < 0; ++j)
+    if (productOf(*out, 0, j) == pre && !((*out)[static_cast<size_t>(j)].isKnown() &&
+                                          (*out)[static_cast<size_t>(j)].value == 1 && len != 1))
+      b = j;
+  if (b < 0 || !(*out)[static_cast<size_t>(b)].isKnown())
+    return blockIt("moves them across other dims");
+  const int64_t eb = (*out)[static_cast<size_t>(b)].value;
+  std::vector<int32_t> ids;
+  if (eb == len) {
+    ids = t->ids;
+  } else if (eb > len && eb % len == 0) {
+    // Merges trailing dims into the channel axis: each channel becomes a block of k.
+    const int64_t k = eb / len;
+    DimProduct merged;
+    int64_t j = a + 1;
+    while (j < static_cast<int64_t>(in->size()) && merged.known < k) {
+      DimProduct d = productOf(*in, j, j + 1);
+      if (d.unknown || !d.symbols.empty()) break;
+      merged.known *= d.known;
+      ++j;
+    }
+    if (merged.known != k) return blockIt("merges them with dims it cannot follow");
+    for (int32_t id : t->ids)
+      for (int64_t i = 0; i < k; ++i)
+        ids.push_back(id);
+  } else if (len > eb && len % eb == 0) {
+    // Splits the axis: the channels must come in blocks of k (a Flatten undone).
+    const int64_t k = len / eb;
+    DimProduct next = productOf(*out, b + 1, std::min(q, b + 2));
+    if (b + 1 >= q || next.unknown || !next.symbols.empty() || next.known % k)
+      return blockIt("splits them across dims");
+    for (int64_t p = 0; p < len; ++p)
+      if (t->ids[static_cast<size_t>(p)] != t->ids[static_cast<size_t>(p - p % k)])
+        return blockIt("splits them across dims");
+    if (next.known != k) return blockIt("splits them across dims");
+    for (int64_t p = 0; p < len; p += k)
+      ids.push_back(t->ids[static_cast<size_t>(p)]);
+  } else {
+    return blockIt("regroups them");
+  }
+  // The target shape must not pin the channel count, or must be rewritten with it.
+  Node* holder = n;
+  size_t holder_input = 1;
+  int64_t index = b;
+  auto shape = intsOf(n->input(1));
+  if (!shape) {
+    Node* c = n->input(1) ? n->input(1)->producer() : nullptr;
+    if (!c || !c->is("Concat")) return blockIt("has a target shape computed at run time");
+    int64_t offset = 0;
+    shape.reset();
+    for (size_t i = 0; i < c->numInputs(); ++i) {
+      int64_t piece = dimOf(c->input(i), 0);
+      if (piece < 0) return blockIt("has a target shape computed at run time");
+      if (b < offset + piece) {
+        shape = intsOf(c->input(i));
+        if (!shape) return blockIt("has a target shape computed at run time");
+        holder = c;
+        holder_input = i;
+        index = b - offset;
+        break;
+      }
+      offset += piece;
+    }
+    if (!shape) return blockIt("has a target shape computed at run time");
+  }
+  const int64_t target = (*shape)[static_cast<size_t>(index)];
+  if (target == 0 && !(b == a && eb == len)) return blockIt("copies a dim it cannot follow");
+  if (target > 0) {
+    if (holder != n && holder->output(0)->uses().size() != 1)
+      return blockIt("shares its target shape with other nodes");
+    shape_edits_.push_back({holder, holder_input, index, y});
+  }
+  setTrack(y, b, std::move(ids));
+  return true;
+}
+
+bool ChannelDeps::shapeOf(Node* n) {
+  const Value* x = n->input(0);
+  Track* t = track(x);
+  if (!t) return false;
+  int64_t rank = rankOf(x);
+  if (rank < 0) return false;
+  int64_t start = normAxis(n->intAttr("start", 0), rank);
+  int64_t end = n->attr("end") ? normAxis(n->intAttr("end", rank), rank) : rank;
+  if (t->axis < start || t->axis >= end) return true;
+  // Only gathers of other dims (x.size(0) for a batch) are safe.
+  for (const Use& u : n->output(0)->uses()) {
+    auto idx = u.user->is("Gather") && u.index == 0 && u.user->intAttr("axis", 0) == 0
+                   ? intsOf(u.user->input(1))
+                   : std::nullopt;
+    bool ok = idx.has_value();
+    for (int64_t i : idx.value_or(std::vector<int64_t>{}))
+      ok = ok && normAxis(i, end - start) + start != t->axis;
+    if (!ok) {
+      block(t->ids, fmt::format("{} (Shape) reads their count", nodeLabel(*n)));
+      return true;
+    }
+  }
+  if (n->output(0)->isGraphOutput())
+    block(t->ids, fmt::format("{} (Shape) reads their count", nodeLabel(*n)));
+  return true;
+}
+
+bool ChannelDeps::axisMoving(Node* n) {
+  const Value* x = n->input(0);
+  Track* t = track(x);
+  const std::string& op = n->opType();
+  const std::string label = nodeLabel(*n);
+  for (size_t i = 1; i < n->numInputs(); ++i)
+    if (track(n->input(i))) return false;
+  if (!t || !n->output(0)) return false;
+  const int64_t rank = rankOf(x);
+  if (rank < 0) return false;
+  const int64_t a = t->axis;
+  auto blockIt = [&](const std::string& what) {
+    block(t->ids, fmt::format("{} ({}) {}", label, op, what));
+    return true;
+  };
+  // Axes from an attribute (older opsets) or a constant input.
+  auto axesOf = [&](size_t input) -> std::optional<std::vector<int64_t>> {
+    if (n->attr("axes")) return n->intsAttr("axes");
+    if (input < n->numInputs() && n->input(input)) return intsOf(n->input(input));
+    return std::vector<int64_t>{};
+  };
+  if (op == "Transpose") {
+    std::vector<int64_t> perm = n->intsAttr("perm");
+    if (perm.empty())
+      for (int64_t i = rank - 1; i >= 0; --i)
+        perm.push_back(i);
+    for (size_t j = 0; j < perm.size(); ++j)
+      if (normAxis(perm[j], rank) == a) {
+        passThrough(n, x, static_cast<int64_t>(j));
+        return true;
+      }
+    return blockIt("has a malformed perm");
+  }
+  if (op == "Unsqueeze") {
+    auto axes = axesOf(1);
+    if (!axes) return blockIt("has axes computed at run time");
+    const int64_t out_rank = rank + static_cast<int64_t>(axes->size());
+    std::set<int64_t> ins;
+    for (int64_t v : *axes)
+      ins.insert(normAxis(v, out_rank));
+    int64_t src = 0;
+    for (int64_t j = 0; j < out_rank; ++j) {
+      if (ins.count(j)) continue;
+      if (src++ == a) {
+        passThrough(n, x, j);
+        return true;
+      }
+    }
+    return blockIt("has malformed axes");
+  }
+  if (op == "Squeeze" || isReduce(op)) {
+    std::optional<std::vector<int64_t>> axes;
+    if (op == "ArgMax" || op == "ArgMin")
+      axes = std::vector<int64_t>{n->intAttr("axis", 0)};
+    else
+      axes = axesOf(1);
+    if (!axes) return blockIt("has axes computed at run time");
+    std::set<int64_t> gone;
+    for (int64_t v : *axes)
+      gone.insert(normAxis(v, rank));
+    bool keep = isReduce(op) && n->intAttr("keepdims", 1) != 0;
+    if (gone.empty()) {
+      if (isReduce(op) && n->intAttr("noop_with_empty_axes", 0)) {
+        passThrough(n, x, a);
+        return true;
+      }
+      if (op == "Squeeze") {
+        const Shape* s = shapeOfValue(x);
+        if (!s) return blockIt("has axes that are not known");
+        for (int64_t i = 0; i < rank; ++i)
+          if (!(*s)[static_cast<size_t>(i)].isKnown() || (*s)[static_cast<size_t>(i)].value == 1)
+            gone.insert(i);
+      } else {
+        return blockIt("reduces over them");
+      }
+    }
+    if (gone.count(a)) return blockIt(isReduce(op) ? "reduces over them" : "removes their axis");
+    int64_t shift = 0;
+    for (int64_t g : gone)
+      shift += g < a;
+    passThrough(n, x, keep ? a : a - shift);
+    return true;
+  }
+  if (op == "Gather") {
+    const int64_t g = normAxis(n->intAttr("axis", 0), rank);
+    if (g == a) return blockIt("picks among them");
+    int64_t q = rankOf(n->input(1));
+    if (q < 0) return blockIt("has indices of unknown rank");
+    passThrough(n, x, a < g ? a : a + q - 1);
+    return true;
+  }
+  if (op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") {
+    int64_t axis = normAxis(n->intAttr("axis", opset_ >= 13 ? -1 : 1), rank);
+    if (opset_ >= 13 ? a == axis : a >= axis) return blockIt("normalizes over them");
+    passThrough(n, x, a);
+    return true;
+  }
+  if (op == "LayerNormalization") {
+    int64_t axis = normAxis(n->intAttr("axis", -1), rank);
+    if (a >= axis) return blockIt("normalizes over them");
+    if (outputUsed(n, 1) || outputUsed(n, 2)) return blockIt("has its statistics in use");
+    passThrough(n, x, a);
+    return true;
+  }
+  if (op == "Slice") {
+    std::optional<std::vector<int64_t>> axes;
+    if (opset_ < 10) {
+      axes = n->intsAttr("axes");
+      if (axes->empty())
+        for (size_t i = 0; i < n->intsAttr("starts").size(); ++i)
+          axes->push_back(static_cast<int64_t>(i));
+    } else if (n->numInputs() > 3 && n->input(3)) {
+      axes = intsOf(n->input(3));
+    } else {
+      int64_t k = dimOf(n->input(1), 0);
+      if (k < 0) return blockIt("has starts of unknown length");
+      axes = std::vector<int64_t>();
+      for (int64_t i = 0; i < k; ++i)
+        axes->push_back(i);
+    }
+    if (!axes) return blockIt("has axes computed at run time");
+    for (int64_t v : *axes)
+      if (normAxis(v, rank) == a) return blockIt("slices them");
+    passThrough(n, x, a);
+    return true;
+  }
+  return false;
+}
+
+int64_t ChannelDeps::apply(const std::vector<bool>& removed) {
+  NameScope names(model_);
+  std::map<const Value*, std::vector<int64_t>> kept_cache;
+  auto kept = [&](const Value* v) -> const std::vector<int64_t>& {
+    auto it = kept_cache.find(v);
+    if (it == kept_cache.end()) it = kept_cache.emplace(v, keptPositions(v, removed)).first;
+    return it->second;
+  };
+  auto fullLength = [&](const Value* v) {
+    auto it = tracks_.find(v);
+    return it == tracks_.end() ? size_t{0} : it->second.ids.size();
+  };
+
+  // Slices, grouped per node input in the order first recorded.
+  std::vector<std::pair<Node*, size_t>> order;
+  std::map<std::pair<Node*, size_t>, std::vector<const Slice*>> per_input;
+  for (const Slice& s : slices_) {
+    auto key = std::make_pair(s.node, s.input);
+    if (!per_input.count(key)) order.push_back(key);
+    per_input[key].push_back(&s);
+  }
+  std::vector<Value*> old;
+  std::map<std::pair<const Value*, std::string>, Value*> made;  // (root, slicing) -> new value
+  int64_t rewritten = 0;
+  for (const auto& key : order) {
+    Node* n = key.first;
+    Value* in = n->input(key.second);
+    Value* root = constantRoot(in);
+    if (!root) fail(ErrorKind::Internal, "prune-structured: {} lost its constant", nodeLabel(*n));
+    Tensor t = rootTensor(root);
+    std::string spec;
+    bool changed = false;
+    for (const Slice* s : per_input[key]) {
+      const auto& keep = kept(s->by);
+      if (keep.size() == fullLength(s->by)) continue;
+      if (t.dims()[static_cast<size_t>(s->axis)] != static_cast<int64_t>(fullLength(s->by)))
+        fail(ErrorKind::Internal, "prune-structured: {} input {} has {} along axis {}, not {}",
+             nodeLabel(*n), key.second, t.dims()[static_cast<size_t>(s->axis)], s->axis,
+             fullLength(s->by));
+      t = sliceAxis(t, s->axis, keep);
+      changed = true;
+      spec += fmt::format("{}:", s->axis);
+      for (int64_t k : keep)
+        spec += fmt::format("{},", k);
+      spec += ";";
+    }
+    if (!changed) continue;
+    auto mk = std::make_pair(static_cast<const Value*>(root), spec);
+    auto it = made.find(mk);
+    if (it == made.end()) {
+      Tensor old_t = rootTensor(root);
+      t.setName("");
+      t.setDocString(old_t.docString());
+      it = made.emplace(mk, graph_.addInitializer(names.fresh(root->name() + "_pruned"), t)).first;
+      ++rewritten;
+    }
+    old.push_back(in);
+    n->setInput(key.second, it->second);
+  }
+  for (const auto& [n, x] : group_edits_)
+    n->setAttr(Attribute::makeInt("group", static_cast<int64_t>(kept(x).size())));
+  for (const ShapeEdit& e : shape_edits_) {
+    const auto& keep = kept(e.by);
+    if (keep.size() == fullLength(e.by)) continue;
+    Value* in = e.node->input(e.input);
+    auto t = constantValue(in);
+    std::vector<int64_t> v = *intsOf(in);
+    v[static_cast<size_t>(e.index)] = static_cast<int64_t>(keep.size());
+    Tensor nt = t->dtype() == DType::I64
+                    ? Tensor::fromVector(DType::I64, t->dims(), v)
+                    : fromDoubles(t->dtype(), t->dims(), std::vector<double>(v.begin(), v.end()));
+    Value* nv = graph_.addInitializer(names.fresh(in->name() + "_pruned"), nt);
+    old.push_back(in);
+    e.node->setInput(e.input, nv);
+    ++rewritten;
+  }
+  for (Node* n : split_edits_) {
+    std::vector<int64_t> sizes;
+    bool changed = false;
+    for (const Value* out : n->outputs()) {
+      sizes.push_back(static_cast<int64_t>(kept(out).size()));
+      changed = changed || kept(out).size() != fullLength(out);
+    }
+    if (!changed) continue;
+    if (opset_ >= 13) {
+      Value* nv = graph_.addInitializer(
+          names.fresh(nodeLabel(*n) + "_split"),
+          Tensor::fromVector(DType::I64, {static_cast<int64_t>(sizes.size())}, sizes));
+      if (n->numInputs() > 1 && n->input(1)) {
+        old.push_back(n->input(1));
+        n->setInput(1, nv);
+      } else if (n->numInputs() > 1) {
+        n->setInput(1, nv);
+      } else {
+        n->addInput(nv);
+      }
+      n->removeAttr("num_outputs");
+    } else {
+      n->setAttr(Attribute::makeInts("split", sizes));
+    }
+    ++rewritten;
+  }
+  for (const Value* cv : tracked_order_) {
+    const auto& keep = kept(cv);
+    const Track& tr = tracks_.at(cv);
+    if (keep.size() == tr.ids.size()) continue;
+    auto* v = const_cast<Value*>(cv);
+    Type type = v->type();
+    if (!type.isTensor() || !type.shape() || tr.axis >= static_cast<int64_t>(type.shape()->size()))
+      continue;
+    Shape s = *type.shape();
+    s[static_cast<size_t>(tr.axis)] = Dim::known(static_cast<int64_t>(keep.size()));
+    type.setShape(s);
+    v->setType(type);
+  }
+  dropDeadValues(old);
+  return rewritten;
+}
+
+}  // namespace mopt

@@ -1,0 +1,198 @@
+// Pruning reports in three formats.
+#include "passes/prune/PruneReport.h"
+
+#include "support/File.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace mopt {
+
+int64_t PruneReport::prunedParams() const {
+  int64_t n = 0;
+  for (const auto& l : layers)
+    n += l.params;
+  return n;
+}
+int64_t PruneReport::zerosBefore() const {
+  int64_t n = 0;
+  for (const auto& l : layers)
+    n += l.zeros_before;
+  return n;
+}
+int64_t PruneReport::zerosAfter() const {
+  int64_t n = 0;
+  for (const auto& l : layers)
+    n += l.zeros_after;
+  return n;
+}
+
+namespace {
+
+double ratio(int64_t a, int64_t b) {
+  return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
+}
+
+std::string count(int64_t v) {
+  if (v < 0) return "?";
+  if (v >= 10'000'000'000) return fmt::format("{:.2f} G", static_cast<double>(v) / 1e9);
+  if (v >= 10'000'000) return fmt::format("{:.2f} M", static_cast<double>(v) / 1e6);
+  if (v >= 100'000) return fmt::format("{:.1f} k", static_cast<double>(v) / 1e3);
+  return std::to_string(v);
+}
+
+std::string factor(int64_t before, int64_t after) {
+  if (before < 0 || after <= 0) return "-";
+  return fmt::format("{:.2f}x", static_cast<double>(before) / static_cast<double>(after));
+}
+
+}  // namespace
+
+std::string pruneReportText(const PruneReport& r) {
+  std::string out = fmt::format("{} ({})\n", r.pass, r.settings);
+  if (!r.structured) {
+    out += fmt::format("{:<40} {:<10} {:>12} {:>9} {:>9}\n", "layer", "op", "weights", "zeros was",
+                       "zeros now");
+    for (const auto& l : r.layers)
+      out +=
+          fmt::format("{:<40} {:<10} {:>12} {:>8.2f}% {:>8.2f}%\n", l.node, l.op, l.params,
+                      100 * ratio(l.zeros_before, l.params), 100 * ratio(l.zeros_after, l.params));
+    out += fmt::format(
+        "total: {} weights in {} layers, {} zeros ({:.2f}%), before {} ({:.2f}%); model "
+        "parameters {}\n",
+        r.prunedParams(), r.layers.size(), r.zerosAfter(),
+        100 * ratio(r.zerosAfter(), r.prunedParams()), r.zerosBefore(),
+        100 * ratio(r.zerosBefore(), r.prunedParams()), r.model_params_after);
+  } else {
+    out += fmt::format("{:<40} {:<10} {:>15} {:>23} {:>25}\n", "layer", "op", "channels",
+                       "parameters", "MACs");
+    for (const auto& l : r.layers)
+      out += fmt::format("{:<40} {:<10} {:>6} -> {:<6} {:>10} -> {:<10} {:>11} -> {:<11}\n", l.node,
+                         l.op, l.channels_before, l.channels_after, count(l.params_before),
+                         count(l.params_after), count(l.macs_before), count(l.macs_after));
+    out += fmt::format("total: parameters {} -> {} ({}), MACs {} -> {} ({})\n",
+                       count(r.model_params_before), count(r.model_params_after),
+                       factor(r.model_params_before, r.model_params_after), count(r.macs_before),
+                       count(r.macs_after), factor(r.macs_before, r.macs_after));
+    for (const auto& g : r.groups) {
+      std::string members;
+      for (size_t i = 0; i < g.members.size() && i < 4; ++i)
+        members += (i ? ", " : "") + g.members[i];
+      if (g.members.size() > 4) members += fmt::format(", ... ({} layers)", g.members.size());
+      out += fmt::format("group [{}]: {} -> {} channels: {}\n", members, g.channels,
+                         g.channels - g.removed, g.status);
+    }
+  }
+  for (const auto& s : r.skipped)
+    out += "skipped: " + s + "\n";
+  return out;
+}
+
+std::string pruneReportJson(const PruneReport& r) {
+  nlohmann::ordered_json j;
+  j["pass"] = r.pass;
+  j["settings"] = r.settings;
+  nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+  for (const auto& l : r.layers) {
+    nlohmann::ordered_json o;
+    o["node"] = l.node;
+    o["op"] = l.op;
+    o["weight"] = l.weight;
+    if (r.structured) {
+      o["channels_before"] = l.channels_before;
+      o["channels_after"] = l.channels_after;
+      o["params_before"] = l.params_before;
+      o["params_after"] = l.params_after;
+      o["macs_before"] = l.macs_before;
+      o["macs_after"] = l.macs_after;
+    } else {
+      o["params"] = l.params;
+      o["zeros_before"] = l.zeros_before;
+      o["zeros_after"] = l.zeros_after;
+      o["sparsity"] = ratio(l.zeros_after, l.params);
+    }
+    layers.push_back(o);
+  }
+  j["layers"] = layers;
+  nlohmann::ordered_json t;
+  if (r.structured) {
+    t["params_before"] = r.model_params_before;
+    t["params_after"] = r.model_params_after;
+    t["macs_before"] = r.macs_before;
+    t["macs_after"] = r.macs_after;
+    nlohmann::ordered_json groups = nlohmann::ordered_json::array();
+    for (const auto& g : r.groups) {
+      nlohmann::ordered_json o;
+      o["members"] = g.members;
+      o["channels"] = g.channels;
+      o["removed"] = g.removed;
+      o["status"] = g.status;
+      groups.push_back(o);
+    }
+    j["groups"] = groups;
+  } else {
+    t["params"] = r.prunedParams();
+    t["zeros_before"] = r.zerosBefore();
+    t["zeros_after"] = r.zerosAfter();
+    t["sparsity"] = ratio(r.zerosAfter(), r.prunedParams());
+    t["model_params"] = r.model_params_after;
+  }
+  j["total"] = t;
+  j["skipped"] = r.skipped;
+  return j.dump(1) + "\n";
+}
+
+std::string pruneReportMarkdown(const PruneReport& r) {
+  std::string out = fmt::format("# {}\n\n`{}`\n\n", r.pass, r.settings);
+  if (!r.structured) {
+    out += "| layer | op | weights | zeros before | zeros after |\n|---|---|---:|---:|---:|\n";
+    for (const auto& l : r.layers)
+      out +=
+          fmt::format("| `{}` | {} | {} | {:.2f} % | {:.2f} % |\n", l.node, l.op, l.params,
+                      100 * ratio(l.zeros_before, l.params), 100 * ratio(l.zeros_after, l.params));
+    out += fmt::format("| **total** ({} layers) | | {} | {:.2f} % | {:.2f} % |\n", r.layers.size(),
+                       r.prunedParams(), 100 * ratio(r.zerosBefore(), r.prunedParams()),
+                       100 * ratio(r.zerosAfter(), r.prunedParams()));
+  } else {
+    out += "| layer | op | channels | parameters | MACs |\n|---|---|---:|---:|---:|\n";
+    for (const auto& l : r.layers)
+      out += fmt::format("| `{}` | {} | {} → {} | {} → {} | {} → {} |\n", l.node, l.op,
+                         l.channels_before, l.channels_after, count(l.params_before),
+                         count(l.params_after), count(l.macs_before), count(l.macs_after));
+    out += fmt::format("| **model** | | | {} → {} ({}) | {} → {} ({}) |\n",
+                       count(r.model_params_before), count(r.model_params_after),
+                       factor(r.model_params_before, r.model_params_after), count(r.macs_before),
+                       count(r.macs_after), factor(r.macs_before, r.macs_after));
+    if (!r.groups.empty()) {
+      out += "\n## Dependency groups\n\n| layers | channels | status |\n|---|---:|---|\n";
+      for (const auto& g : r.groups) {
+        std::string members;
+        for (const auto& m : g.members)
+          members += (members.empty() ? "`" : ", `") + m + "`";
+        out += fmt::format("| {} | {} → {} | {} |\n", members, g.channels, g.channels - g.removed,
+                           g.status);
+      }
+    }
+  }
+  if (!r.skipped.empty()) {
+    out += "\n## Left alone\n\n";
+    for (const auto& s : r.skipped)
+      out += "- " + s + "\n";
+  }
+  return out;
+}
+
+void writePruneReport(const PruneReport& r, const std::string& path) {
+  auto ends = [&](const std::string& suffix) {
+    return path.size() >= suffix.size() &&
+           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  std::string text = ends(".json") ? pruneReportJson(r)
+                     : ends(".md") ? pruneReportMarkdown(r)
+                                   : pruneReportText(r);
+  AtomicFile f(path);
+  f.write(text.data(), text.size());
+  f.commit(false);
+}
+
+}  // namespace mopt
