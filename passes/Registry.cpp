@@ -8,6 +8,7 @@
 #include "passes/cleanup/FoldConstants.h"
 #include "passes/convert/ConvertOpset.h"
 #include "passes/distill/Distill.h"
+#include "passes/distill/DistillExport.h"
 #include "passes/prune/PruneMagnitude.h"
 #include "passes/prune/PruneNM.h"
 #include "passes/prune/PruneStructured.h"

@@ -135,7 +135,7 @@ RunResult runPipeline(const RunRequest& req) {
   if (req.dry_run) return r;
   if (spec.input.empty())
     fail(ErrorKind::Usage, "no input model (give one, or `input:` in the file)");
-  checkOutputPath(spec.input, spec.output, req.in_place);
+  if (req.write_output) checkOutputPath(spec.input, spec.output, req.in_place);
 
   Model m = loadModel(spec.input, req.load);
   PassManagerOptions pmo;
@@ -155,6 +155,7 @@ RunResult runPipeline(const RunRequest& req) {
   };
   setMeta("mopt.version", MOPT_VERSION);
   setMeta("mopt.pipeline", r.canonical);
+  if (!req.write_output) return r;
   SaveOptions so;  // ONNX, or TorchScript when the output is .pt/.pth/.ts
   so.onnx = spec.save;
   r.saved = saveModel(m, spec.output, so);

@@ -58,6 +58,8 @@ struct RunRequest {
   std::optional<ExternalDataMode> external_data;
   std::ostream* ir_out = nullptr;
   LoadOptions load;  // how to read the input model
+  // false: run the passes for what they write themselves (reports, exports); no model output.
+  bool write_output = true;
 };
 struct RunResult {
   std::string input, output, canonical;

@@ -2,6 +2,7 @@
 #include "data/Npy.h"
 #include "ir/Error.h"
 #include "ir/TensorUtil.h"
+#include "support/Sha256.h"
 
 #include <catch2/catch.hpp>
 
@@ -104,4 +105,20 @@ TEST_CASE("npz: our writer, numpy's compressed file, and corruption", "[npy]") {
   bytes[100] ^= 0x55;  // inside the first member's data
   CHECK_THROWS_WITH(parseNpz(buf(bytes), "bad.npz"), Catch::Contains("CRC"));
   CHECK_THROWS_WITH(parseNpz(buf("PK\x05\x06"), "bad.npz"), Catch::Contains("too short"));
+}
+
+TEST_CASE("sha256 matches the FIPS 180-4 test vectors", "[sha256]") {
+  CHECK(sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  Sha256 s;  // a million 'a's, fed in uneven pieces
+  std::string chunk(997, 'a');
+  size_t left = 1000000;
+  while (left) {
+    size_t n = std::min(left, chunk.size());
+    s.update(chunk.data(), n);
+    left -= n;
+  }
+  CHECK(s.hex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }

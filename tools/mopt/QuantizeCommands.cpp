@@ -2,6 +2,8 @@
 // options of the passes the modes run, so every pass option is a flag of the same name.
 #include "QuantizeCommands.h"
 
+#include "PassCommand.h"
+
 #include "ir/Error.h"
 #include "passes/Registry.h"
 
@@ -10,22 +12,6 @@
 #include <iostream>
 
 namespace mopt {
-
-namespace {
-
-std::vector<std::string> splitList(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    if (comma > start) out.push_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
-}  // namespace
 
 QuantizeCommands::QuantizeCommands(CLI::App& app) {
   quantize_ =
@@ -70,25 +56,7 @@ bool QuantizeCommands::run(const LoadOptions& load) {
     const PassRegistry& reg = passRegistry();
     auto mode = quantizeModes().find(q_.mode);
     const PassEntry* pass = mode == quantizeModes().end() ? nullptr : reg.find(mode->second);
-    for (const auto& [name, values] : q_values_) {
-      if (quantize_->count("--" + name) == 0) continue;
-      const OptionSpec* spec = nullptr;
-      if (pass)
-        for (const auto& o : pass->info->options)
-          if (o.name == name) spec = &o;
-      std::vector<std::string> v;
-      for (const auto& x : values) {
-        if (spec && spec->type == OptionType::StringList) {
-          for (const auto& item : splitList(x))
-            v.push_back(item);
-        } else {
-          v.push_back(x.empty() ? "true" : x);  // a bare --flag sets a bool option
-        }
-      }
-      if (v.empty() && !(spec && spec->type == OptionType::StringList)) v.push_back("true");
-      if (!(spec && spec->type == OptionType::StringList) && v.size() > 1) v = {v.back()};
-      q_.options.emplace_back(name, v);
-    }
+    q_.options = passOptionsFromFlags(quantize_, q_values_, pass ? pass->info : nullptr);
     q_.load = load;
     if (quantize_->count("--external-data")) {
       auto m = parseExternalDataMode(q_external_.empty() ? "always" : q_external_);
@@ -124,7 +92,7 @@ bool QuantizeCommands::run(const LoadOptions& load) {
     }
     if (c_.model.empty() || c_.data.empty())
       fail(ErrorKind::Usage, "mopt calibrate needs MODEL and --data");
-    for (const auto& item : splitList(c_map_)) {
+    for (const auto& item : splitCommaList(c_map_)) {
       auto eq = item.find('=');
       if (eq == std::string::npos)
         fail(ErrorKind::Usage, "--map entry '{}' must be INPUT=ARRAY", item);

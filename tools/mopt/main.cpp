@@ -1,4 +1,5 @@
 // The mopt command line: parses flags into a request and makes one library call per command.
+#include "PassCommand.h"
 #include "PruneCommands.h"
 #include "QuantizeCommands.h"
 #include "driver/Driver.h"
@@ -193,11 +194,21 @@ int main(int argc, char** argv) {
   // quantize, calibrate
   QuantizeCommands quant(app);
   PruneCommands prune(app);
+  // distill, distill-export
+  PassCommand distill(app, "distill",
+                      "Fine-tune a student against a teacher's outputs (knowledge distillation)",
+                      "distill", true);
+  PassCommand distill_export(
+      app, "distill-export",
+      "Write a teacher's outputs, the student and a manifest for outside training",
+      "distill-export", false);
 
   for (CLI::App* cmd :
        {inspect, convert, runc, execc, cmpc, evalc, print, quant.quantize(), quant.calibrate()})
     addLoadLimitFlags(cmd);
   addLoadLimitFlags(prune.prune());
+  addLoadLimitFlags(distill.command());
+  addLoadLimitFlags(distill_export.command());
 
   try {
     app.parse(argc, argv);
@@ -298,6 +309,8 @@ int main(int argc, char** argv) {
     } else if (quant.run(loadOptions())) {
       // done
     } else if (prune.run(loadOptions())) {
+      // done
+    } else if (distill.run(loadOptions()) || distill_export.run(loadOptions())) {
       // done
     } else if (*print) {
       std::cout << printModel(loadModel(print_model, loadOptions()));

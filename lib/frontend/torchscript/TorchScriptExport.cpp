@@ -9,6 +9,7 @@
 // dequantized inside forward(). The source is compiled here with Module::define, so a bug in the
 // generator fails the export instead of the user's torch.jit.load, and the file is written
 // beside its destination and renamed into place.
+#include "exec/Trainable.h"
 #include "frontend/torchscript/TorchScriptImpl.h"
 
 #include "ir/Error.h"
@@ -413,7 +414,8 @@ class ScriptWriter {
   void emit(std::string stmt) { body_.push_back("    " + std::move(stmt) + "\n"); }
   void use(Helper h) { helpers_.insert(h); }
   // Registers a weight (parameter if floating point, else buffer); returns `self.<name>`.
-  std::string registerTensor(std::string_view hint, const at::Tensor& t);
+  // Float tensors become parameters when `trainable` (gradients can flow), buffers otherwise.
+  std::string registerTensor(std::string_view hint, const at::Tensor& t, bool trainable = true);
   [[noreturn]] void failAt(const Node* n, const std::string& msg) const {
     if (!n) failInput("{}: cannot export to TorchScript: {}", path_, msg);
     failInput("{}: cannot export {} to TorchScript: {}", path_, n->describe(), msg);
@@ -587,13 +589,14 @@ std::string ScriptWriter::local(std::string_view hint) {
   return name;
 }
 
-std::string ScriptWriter::registerTensor(std::string_view hint, const at::Tensor& t) {
+std::string ScriptWriter::registerTensor(std::string_view hint, const at::Tensor& t,
+                                         bool trainable) {
   std::string base = "p_" + sanitize(hint);
   std::string name = base;
   for (int k = 1; attrs_.count(name) || module_.hasattr(name); ++k)
     name = fmt::format("{}_{}", base, k);
   attrs_.insert(name);
-  if (c10::isFloatingType(t.scalar_type()))
+  if (trainable && c10::isFloatingType(t.scalar_type()))
     module_.register_parameter(name, t, /*is_buffer=*/false);
   else
     module_.register_buffer(name, t);
@@ -616,7 +619,12 @@ const Slot& ScriptWriter::bindConstant(const Value* v, const Tensor& t, const No
   // Initializers are the model's weights: always registered. Small Constant tensors read
   // better as literals; big ones are registered too.
   if (v->isInitializer() || t.numel() > 16) {
-    bind(v, registerTensor(v->name(), toAten(t)), t.dtype(), rank);
+    // Weights are parameters (a training loop finds them in .parameters()); running statistics,
+    // shapes and other constants are buffers, which autograd leaves alone.
+    bool trainable = false;
+    for (const Use& u : v->uses())
+      trainable = trainable || exec::isTrainableUse(*u.user, u.index);
+    bind(v, registerTensor(v->name(), toAten(t), trainable), t.dtype(), rank);
   } else {
     std::string name = local(v->name());
     emit(name + " = " + tensorLit(t));

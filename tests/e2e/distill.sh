@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Distillation: mopt distill recovers a damaged digits CNN from the original (accuracy in ONNX
+# Runtime, zeros kept, byte-deterministic), and distill-export's files train the student in
+# Python's torch with the loop docs/distillation.md shows.
+source "$(dirname "$0")/lib.sh"
+S=$MOPT_SRC/samples
+D=$S/digits_test.npz
+QC="$PY $MOPT_SRC/tests/e2e/quant_check.py"
+T=$S/digits_cnn.op17.onnx
+$PY "$MOPT_SRC/scripts/make_digits_train.py" "$WORK/train.npz" >/dev/null
+# The student: the teacher with the 80 % smallest weights of every matrix set to zero.
+$PY - "$T" "$WORK/student.onnx" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+m = onnx.load(sys.argv[1])
+for init in m.graph.initializer:
+    a = numpy_helper.to_array(init)
+    if a.ndim >= 2:
+        a = np.where(np.abs(a) < np.quantile(np.abs(a), 0.8), 0, a).astype(a.dtype)
+        init.CopyFrom(numpy_helper.from_array(a, init.name))
+onnx.save(m, sys.argv[2])
+PYEOF
+$ORT_RUN run "$T" --inputs "$D" --map input=x_img -o "$WORK/teacher.npz"
+$ORT_RUN run "$WORK/student.onnx" --inputs "$D" --map input=x_img -o "$WORK/student.npz"
+check "the damaged student has clearly lost accuracy (more than 20 pt)" \
+  bash -c "! $QC accuracy $WORK/teacher.npz $WORK/student.npz $D:y --max-drop 20"
+
+start=$(date +%s)
+$MOPT distill "$WORK/student.onnx" -o "$WORK/recovered.onnx" --teacher "$T" --data "$WORK/train.npz" \
+  --data-map input=x_img --epochs 30 --eval-data "$D" --labels y 2>"$WORK/distill.log"
+seconds=$(($(date +%s) - start))
+$ORT_RUN run "$WORK/recovered.onnx" --inputs "$D" --map input=x_img -o "$WORK/recovered.npz"
+check "distill recovers to within 1.0 pt of the teacher in ONNX Runtime" \
+  $QC accuracy "$WORK/teacher.npz" "$WORK/recovered.npz" "$D:y" --max-drop 1.0
+check "distill took under 2 minutes ($seconds s)" test "$seconds" -lt 120
+check "every weight that was zero is still exactly zero, and only those" $PY - "$WORK/student.onnx" "$WORK/recovered.onnx" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+a = {i.name: numpy_helper.to_array(i) for i in onnx.load(sys.argv[1]).graph.initializer}
+b = {i.name: numpy_helper.to_array(i) for i in onnx.load(sys.argv[2]).graph.initializer}
+changed = sum(int((a[k] != b[k]).sum()) for k in a)
+bad = sum(int(((a[k] == 0) != (b[k] == 0)).sum()) for k in a if a[k].ndim >= 2)
+print(f"{changed} weights changed, {bad} zero-pattern differences")
+sys.exit(1 if bad or changed == 0 else 0)
+PYEOF
+check "the report counts the kept zeros and the loss going down" \
+  bash -c "grep -q 'zeros-kept 30527' $WORK/distill.log && grep -q 'loss .* (epoch 1) -> .* (epoch 30)' $WORK/distill.log"
+$MOPT distill "$WORK/student.onnx" -o "$WORK/r1.onnx" --teacher "$T" --data "$WORK/train.npz" --data-map input=x_img --epochs 2 2>/dev/null
+$MOPT distill "$WORK/student.onnx" -o "$WORK/r2.onnx" --teacher "$T" --data "$WORK/train.npz" --data-map input=x_img --epochs 2 2>/dev/null
+check "distill is byte-deterministic" cmp "$WORK/r1.onnx" "$WORK/r2.onnx"
+$MOPT distill "$WORK/student.onnx" -o "$WORK/r3.onnx" --teacher "$T" --data "$WORK/train.npz" --data-map input=x_img --epochs 2 --threads 2 2>/dev/null
+check "the trained weights do not depend on --threads" $PY -c "
+import onnx, sys
+a, b = onnx.load(sys.argv[1]), onnx.load(sys.argv[2])
+sys.exit(list(a.graph.initializer) != list(b.graph.initializer))" "$WORK/r1.onnx" "$WORK/r3.onnx"
+
+# distill-export + the documented PyTorch loop (extracted from docs/distillation.md).
+$MOPT distill-export "$WORK/student.onnx" --out-dir "$WORK/kd" --teacher "$T" --data "$WORK/train.npz" \
+  --data-map input=x_img --temperature 4 --chunk 500 --features /5/Relu_output_0 2>/dev/null
+check "distill-export writes 3 chunks, the student twice and a manifest" \
+  bash -c "ls $WORK/kd | tr '\n' ' ' | grep -q 'manifest.json student.onnx student.pt teacher_00000.npz teacher_00001.npz teacher_00002.npz'"
+check "the manifest's sha256s match the files, and the chunks the teacher's outputs" $PY - "$WORK/kd" "$T" "$WORK/train.npz" <<'PYEOF'
+import hashlib, json, sys, numpy as np
+out = sys.argv[1]
+m = json.load(open(f"{out}/manifest.json"))
+sha = lambda p: hashlib.sha256(open(p, "rb").read()).hexdigest()
+ok = sha(m["data"]["path"]) == m["data"]["sha256"] and sha(sys.argv[2]) == m["teacher"]["sha256"]
+ok = ok and all(sha(f"{out}/{c['file']}") == c["sha256"] for c in m["chunks"])
+ok = ok and sha(f"{out}/student.pt") == m["student"]["torchscript_sha256"]
+t = np.load(f"{out}/teacher_00001.npz")
+p = t["probs"]
+ok = ok and list(t["index"][:2]) == [500, 501] and np.allclose(p.sum(1), 1, atol=1e-5)
+ok = ok and t["feature__5_Relu_output_0"].shape == (500, 32, 8, 8)
+print("manifest consistent" if ok else "manifest INCONSISTENT")
+sys.exit(0 if ok else 1)
+PYEOF
+awk '/^```python$/{f=1; next} /^```$/{f=0} f' "$MOPT_SRC/docs/distillation.md" >"$WORK/loop.py"
+check "the documented PyTorch loop trains the exported student" $PY "$WORK/loop.py" "$WORK/kd" 2
+$PY "$MOPT_SRC/tests/e2e/ts_run.py" "$WORK/kd/student.trained.pt" "$D" "$WORK/torch.npz" --args x_img
+check "the student trained in torch gets most of its accuracy back (within 5 pt after 2 epochs)" \
+  $QC accuracy "$WORK/teacher.npz" "$WORK/torch.npz" "$D:y" --max-drop 5
+
+# Bad input: one clear line, no output.
+expect_error "distill without data" 1 "needs option 'data'" "$WORK/x.onnx" \
+  $MOPT distill "$WORK/student.onnx" -o "$WORK/x.onnx" --teacher "$T"
+expect_error "distill with a missing data file" 2 "nope.npz: no such file" "$WORK/x.onnx" \
+  $MOPT distill "$WORK/student.onnx" -o "$WORK/x.onnx" --teacher "$T" --data "$WORK/nope.npz"
+expect_error "distill with data for another model" 2 "train.npz: array 'x' has shape \[1347,64\]" "$WORK/x.onnx" \
+  $MOPT distill "$WORK/student.onnx" -o "$WORK/x.onnx" --teacher "$T" --data "$WORK/train.npz" --data-map input=x
+expect_error "hard labels without a labels array" 1 "hard-weight > 0 needs labels" "$WORK/x.onnx" \
+  $MOPT distill "$WORK/student.onnx" -o "$WORK/x.onnx" --teacher "$T" --data "$WORK/train.npz" \
+  --data-map input=x_img --hard-weight 0.5
+finish
