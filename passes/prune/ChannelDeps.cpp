@@ -703,20 +703,85 @@ struct DimProduct {
   bool operator==(const DimProduct& o) const {
     return !unknown && !o.unknown && known == o.known && symbols == o.symbols;
   }
+  DimProduct& operator*=(const DimProduct& o) {
+    known *= o.known;
+    symbols.insert(o.symbols.begin(), o.symbols.end());
+    unknown = unknown || o.unknown;
+    return *this;
+  }
+  bool isConstant(int64_t v) const { return !unknown && symbols.empty() && known == v; }
 };
 
-DimProduct productOf(const Shape& s, int64_t from, int64_t to) {
+DimProduct dimProduct(const Dim& d) {
   DimProduct p;
-  for (int64_t i = from; i < to; ++i) {
-    const Dim& d = s[static_cast<size_t>(i)];
-    if (d.isKnown())
-      p.known *= d.value;
-    else if (d.kind == Dim::Kind::Param)
-      p.symbols.insert(d.param);
-    else
-      p.unknown = true;
-  }
+  if (d.isKnown())
+    p.known = d.value;
+  else if (d.kind == Dim::Kind::Param)
+    p.symbols.insert(d.param);
+  else
+    p.unknown = true;
   return p;
+}
+
+std::vector<DimProduct> dimProducts(const Shape& s) {
+  std::vector<DimProduct> out;
+  for (const Dim& d : s)
+    out.push_back(dimProduct(d));
+  return out;
+}
+
+DimProduct productOf(const std::vector<DimProduct>& d, int64_t from, int64_t to) {
+  DimProduct p;
+  for (int64_t i = from; i < to; ++i)
+    p *= d[static_cast<size_t>(i)];
+  return p;
+}
+
+// The output dims of a Reshape: worked out from a constant target when there is one (shape
+// inference names the -1 next to a symbolic batch with a fresh symbol, where `x.view(-1, 512)`
+// on [N, 512, 1, 1] clearly keeps N), else as inferred.
+std::vector<DimProduct> reshapeDims(const std::vector<DimProduct>& in, const Shape* inferred,
+                                    const std::optional<std::vector<int64_t>>& target) {
+  std::vector<DimProduct> out;
+  if (!target) {
+    if (inferred) out = dimProducts(*inferred);
+    return out;
+  }
+  out.assign(target->size(), DimProduct());
+  int64_t rest = -1;
+  DimProduct others;
+  for (size_t j = 0; j < target->size(); ++j) {
+    int64_t v = (*target)[j];
+    if (v > 0) {
+      out[j].known = v;
+    } else if (v == 0 && j < in.size()) {
+      out[j] = in[j];
+    } else if (v == -1 && rest < 0) {
+      rest = static_cast<int64_t>(j);
+      continue;
+    } else {
+      out[j].unknown = true;
+    }
+    others *= out[j];
+  }
+  if (rest >= 0) {
+    DimProduct all = productOf(in, 0, static_cast<int64_t>(in.size()));
+    DimProduct& r = out[static_cast<size_t>(rest)];
+    r.unknown = all.unknown || others.unknown || others.known == 0 || all.known % others.known;
+    for (const auto& sym : others.symbols) {
+      auto it = all.symbols.find(sym);
+      if (it == all.symbols.end()) {
+        r.unknown = true;
+        break;
+      }
+      all.symbols.erase(it);
+    }
+    if (!r.unknown) {
+      r.known = all.known / others.known;
+      r.symbols = all.symbols;
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -727,56 +792,66 @@ bool ChannelDeps::reshape(Node* n) {
   const Value* y = n->output(0);
   const std::string label = nodeLabel(*n);
   if (!t || track(n->input(1))) return false;
-  const Shape* in = shapeOfValue(x);
-  const Shape* out = shapeOfValue(y);
   auto blockIt = [&](const std::string& what) {
     block(t->ids, fmt::format("{} (Reshape) {}", label, what));
     return true;
   };
-  if (!in || !out) return blockIt("has shapes that are not known");
+  const Shape* in_shape = shapeOfValue(x);
+  if (!in_shape) return blockIt("has shapes that are not known");
+  const std::vector<DimProduct> in = dimProducts(*in_shape);
+  const std::vector<DimProduct> out = reshapeDims(in, shapeOfValue(y), intsOf(n->input(1)));
+  const int64_t r = static_cast<int64_t>(in.size()), q = static_cast<int64_t>(out.size());
   const int64_t a = t->axis, len = static_cast<int64_t>(t->ids.size());
-  const int64_t q = static_cast<int64_t>(out->size());
-  DimProduct pre = productOf(*in, 0, a);
-  int64_t b = -1;
-  for (int64_t j = 0; j < q && b < 0; ++j)
-    if (productOf(*out, 0, j) == pre && !((*out)[static_cast<size_t>(j)].isKnown() &&
-                                          (*out)[static_cast<size_t>(j)].value == 1 && len != 1))
-      b = j;
-  if (b < 0 || !(*out)[static_cast<size_t>(b)].isKnown())
-    return blockIt("moves them across other dims");
-  const int64_t eb = (*out)[static_cast<size_t>(b)].value;
+  if (q == 0) return blockIt("has shapes that are not known");
+  // The channel axis lands inside one output axis b that merges input dims [f, e) around it:
+  // index = (outer * len + c) * inner + i, so each channel repeats `inner` times, `outer` times
+  // over. f = a = e - 1 is a plain copy of the axis.
+  int64_t b = -1, outer = 1, inner = 1;
   std::vector<int32_t> ids;
-  if (eb == len) {
-    ids = t->ids;
-  } else if (eb > len && eb % len == 0) {
-    // Merges trailing dims into the channel axis: each channel becomes a block of k.
-    const int64_t k = eb / len;
-    DimProduct merged;
-    int64_t j = a + 1;
-    while (j < static_cast<int64_t>(in->size()) && merged.known < k) {
-      DimProduct d = productOf(*in, j, j + 1);
-      if (d.unknown || !d.symbols.empty()) break;
-      merged.known *= d.known;
-      ++j;
+  for (int64_t f = a; f >= 0 && b < 0; --f) {
+    if (f < a && !in[static_cast<size_t>(f)].symbols.empty()) break;
+    DimProduct pre = productOf(in, 0, f);
+    for (int64_t j = 0; j < q && b < 0; ++j) {
+      if (!(productOf(out, 0, j) == pre)) continue;
+      const DimProduct& eb = out[static_cast<size_t>(j)];
+      if (eb.unknown || !eb.symbols.empty()) break;
+      DimProduct span = productOf(in, f, a + 1);
+      for (int64_t e = a + 1; e <= r; ++e) {
+        if (e > a + 1) span *= in[static_cast<size_t>(e - 1)];
+        if (!span.symbols.empty() || span.unknown || span.known > eb.known) break;
+        if (span.known == eb.known) {
+          b = j;
+          outer = productOf(in, f, a).known;
+          inner = productOf(in, a + 1, e).known;
+          break;
+        }
+      }
     }
-    if (merged.known != k) return blockIt("merges them with dims it cannot follow");
-    for (int32_t id : t->ids)
-      for (int64_t i = 0; i < k; ++i)
-        ids.push_back(id);
-  } else if (len > eb && len % eb == 0) {
-    // Splits the axis: the channels must come in blocks of k (a Flatten undone).
-    const int64_t k = len / eb;
-    DimProduct next = productOf(*out, b + 1, std::min(q, b + 2));
-    if (b + 1 >= q || next.unknown || !next.symbols.empty() || next.known % k)
-      return blockIt("splits them across dims");
-    for (int64_t p = 0; p < len; ++p)
-      if (t->ids[static_cast<size_t>(p)] != t->ids[static_cast<size_t>(p - p % k)])
-        return blockIt("splits them across dims");
-    if (next.known != k) return blockIt("splits them across dims");
-    for (int64_t p = 0; p < len; p += k)
-      ids.push_back(t->ids[static_cast<size_t>(p)]);
+  }
+  if (b >= 0) {
+    ids.reserve(static_cast<size_t>(outer * len * inner));
+    for (int64_t o = 0; o < outer; ++o)
+      for (int32_t id : t->ids)
+        for (int64_t i = 0; i < inner; ++i)
+          ids.push_back(id);
   } else {
-    return blockIt("regroups them");
+    // The channel axis split in two (a Flatten undone): channels must come in blocks of k.
+    DimProduct pre = productOf(in, 0, a);
+    for (int64_t j = 0; j + 1 < q && b < 0; ++j) {
+      if (!(productOf(out, 0, j) == pre)) continue;
+      const DimProduct& eb = out[static_cast<size_t>(j)];
+      const DimProduct& next = out[static_cast<size_t>(j + 1)];
+      if (eb.unknown || !eb.symbols.empty() || next.unknown || !next.symbols.empty()) break;
+      if (eb.known * next.known != len) break;
+      const int64_t k = next.known;
+      for (int64_t p = 0; p < len; ++p)
+        if (t->ids[static_cast<size_t>(p)] != t->ids[static_cast<size_t>(p - p % k)])
+          return blockIt("splits them across dims");
+      for (int64_t p = 0; p < len; p += k)
+        ids.push_back(t->ids[static_cast<size_t>(p)]);
+      b = j;
+    }
+    if (b < 0) return blockIt("moves them across other dims");
   }
   // The target shape must not pin the channel count, or must be rewritten with it.
   Node* holder = n;
@@ -787,8 +862,7 @@ bool ChannelDeps::reshape(Node* n) {
     Node* c = n->input(1) ? n->input(1)->producer() : nullptr;
     if (!c || !c->is("Concat")) return blockIt("has a target shape computed at run time");
     int64_t offset = 0;
-    shape.reset();
-    for (size_t i = 0; i < c->numInputs(); ++i) {
+    for (size_t i = 0; i < c->numInputs() && !shape; ++i) {
       int64_t piece = dimOf(c->input(i), 0);
       if (piece < 0) return blockIt("has a target shape computed at run time");
       if (b < offset + piece) {
@@ -797,14 +871,15 @@ bool ChannelDeps::reshape(Node* n) {
         holder = c;
         holder_input = i;
         index = b - offset;
-        break;
       }
       offset += piece;
     }
     if (!shape) return blockIt("has a target shape computed at run time");
   }
+  if (index >= static_cast<int64_t>(shape->size())) return blockIt("has a malformed target");
   const int64_t target = (*shape)[static_cast<size_t>(index)];
-  if (target == 0 && !(b == a && eb == len)) return blockIt("copies a dim it cannot follow");
+  if (target == 0 && !(b == a && static_cast<int64_t>(ids.size()) == len))
+    return blockIt("copies a dim it cannot follow");
   if (target > 0) {
     if (holder != n && holder->output(0)->uses().size() != 1)
       return blockIt("shares its target shape with other nodes");

@@ -79,9 +79,24 @@ bool PruneMagnitudePass::run(Model& model, PassContext& ctx) {
   std::vector<PrunableWeight> weights =
       collectWeights(model, select, opts_.getInt("min-size"), skips);
 
-  std::vector<int64_t> zeros_before(weights.size(), 0);
-  MagnitudeCut cut;
-  int64_t ties = 0;
+  auto addRow = [&](const PrunableWeight& w, Tensor pruned, int64_t zeros_before,
+                    int64_t zeros_after) {
+    replaceConstant(w.root, std::move(pruned));
+    PruneLayer row;
+    row.node = w.nodes();
+    row.op = w.op();
+    row.weight = w.root->name();
+    row.params = w.tensor.numel();
+    row.zeros_before = zeros_before;
+    row.zeros_after = zeros_after;
+    report.layers.push_back(row);
+  };
+  // Pages of each original are released once it has been read for the last time.
+  auto release = [&](const std::vector<const Tensor*>& ts) {
+    return [ts](size_t i) {
+      if (const auto& buf = ts[i]->buffer()) buf->releasePages();
+    };
+  };
   if (global) {
     std::vector<const Tensor*> spans;
     int64_t total = 0;
@@ -89,30 +104,16 @@ bool PruneMagnitudePass::run(Model& model, PassContext& ctx) {
       spans.push_back(&w.tensor);
       total += w.tensor.numel();
     }
-    cut = kthSmallestMagnitude(spans, targetCount(sparsity, total), &zeros_before);
-    ties = targetCount(sparsity, total) - cut.below;
-  }
-  for (size_t i = 0; i < weights.size(); ++i) {
-    PrunableWeight& w = weights[i];
-    if (!global) {
-      std::vector<int64_t> z;
-      int64_t k = targetCount(sparsity, w.tensor.numel());
-      cut = kthSmallestMagnitude({&w.tensor}, k, &z);
-      zeros_before[i] = z[0];
-      ties = k - cut.below;
+    SmallestZeroed z = zeroSmallest(spans, targetCount(sparsity, total), release(spans));
+    for (size_t i = 0; i < weights.size(); ++i)
+      addRow(weights[i], std::move(z.tensors[i]), z.zeros_before[i], z.zeros_after[i]);
+    ctx.count("sampled-threshold", z.sampled);
+  } else {
+    for (const auto& w : weights) {
+      SmallestZeroed z =
+          zeroSmallest({&w.tensor}, targetCount(sparsity, w.tensor.numel()), release({&w.tensor}));
+      addRow(w, std::move(z.tensors[0]), z.zeros_before[0], z.zeros_after[0]);
     }
-    int64_t zeros_after = 0;
-    Tensor pruned = zeroBelow(w.tensor, cut.key, ties, zeros_after);
-    replaceConstant(w.root, std::move(pruned));
-    if (const auto& buf = w.tensor.buffer()) buf->releasePages();
-    PruneLayer row;
-    row.node = w.nodes();
-    row.op = w.op();
-    row.weight = w.root->name();
-    row.params = w.tensor.numel();
-    row.zeros_before = zeros_before[i];
-    row.zeros_after = zeros_after;
-    report.layers.push_back(row);
   }
   report.model_params_before = report.model_params_after = floatParams(model);
 

@@ -35,6 +35,22 @@ MagnitudeCut kthSmallestMagnitude(const std::vector<const Tensor*>& spans, int64
 // `zeros` receives the number of zero elements of the result.
 Tensor zeroBelow(const Tensor& w, uint32_t cut, int64_t& ties, int64_t& zeros);
 
+// Sets the k smallest-magnitude elements over all `weights` (ties in order) to +0 and returns one
+// new tensor per weight, with the zero counts before and after. Above a few million elements the
+// threshold is bracketed on a sample (1 M keys read in blocks, a few MB of pages), then a single
+// read-and-write pass zeroes what lies below the bracket and collects what lies inside it, and
+// the k-th element is picked among those (nth_element): one pass over the data instead of three.
+// A bracket that misses (the sample would have to be badly unrepresentative) falls back to the
+// exact two-histogram selection; the result is the same either way. `done(i)` is called once
+// weight i has been read for the last time in the fast path.
+struct SmallestZeroed {
+  std::vector<Tensor> tensors;
+  std::vector<int64_t> zeros_before, zeros_after;
+  bool sampled = false;  // the one-pass path was taken
+};
+SmallestZeroed zeroSmallest(const std::vector<const Tensor*>& weights, int64_t k,
+                            const std::function<void(size_t)>& done = {});
+
 // Within every group of `m` consecutive elements along `axis` (dims[axis] % m == 0), zeroes the
 // m - n of smallest magnitude (ties: the later element goes first). `zeros` as above.
 Tensor pruneNM(const Tensor& w, int64_t axis, int64_t n, int64_t m, int64_t& zeros);
