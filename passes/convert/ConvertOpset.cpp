@@ -21,8 +21,12 @@ const PassInfo& ConvertOpsetPass::info() {
       "semantics at 13, Upsample->Resize, LayerNormalization decomposed below 17, ...); changes "
       "that only widen the accepted types are checked against the target schema. Everything "
       "that blocks the conversion is reported in one error naming the operators and nodes. "
-      "Subgraphs are converted too; model-local functions keep their own opset imports. "
-      "Supported range: opset 6 (source only) to 18.",
+      "Subgraphs are converted too; model-local functions keep their own opset imports. Opsets "
+      "18 to 21 are checked against signatures built into mopt (the linked ONNX registry stops "
+      "at 17): DFT's axis attribute <-> input (20), GridSample's mode names (20), "
+      "GroupNormalization's per-group <-> per-channel scale and bias (21), Gelu decomposed below "
+      "20; float8/int4 types, Pad wrap, blocked quantization and other features the target lacks "
+      "are refused. Supported range: opset 6 (source only) to 21.",
       {{"target",
         OptionType::Int,
         "",
@@ -47,7 +51,9 @@ int64_t minIrVersion(int64_t opset) {
   if (opset == 10) return 5;
   if (opset == 11) return 6;
   if (opset <= 14) return 7;
-  return 8;
+  if (opset <= 18) return 8;
+  if (opset <= 20) return 9;
+  return 10;
 }
 
 // Removes attributes the target schema lacks when they hold the source schema's default;
@@ -55,10 +61,8 @@ int64_t minIrVersion(int64_t opset) {
 std::string dropNewDefaults(const OpSchemaOracle& schemas, Node& n, int64_t from, int64_t to,
                             bool dry) {
   const OpSignature *src = nullptr, *dst = nullptr;
-  if (to > 17 || schemas.lookup("", n.opType(), to, &dst) != OpSchemaOracle::Lookup::Found)
-    return "";
-  bool have_src =
-      from <= 17 && schemas.lookup("", n.opType(), from, &src) == OpSchemaOracle::Lookup::Found;
+  if (schemas.lookup("", n.opType(), to, &dst) != OpSchemaOracle::Lookup::Found) return "";
+  bool have_src = schemas.lookup("", n.opType(), from, &src) == OpSchemaOracle::Lookup::Found;
   std::vector<std::string> drop;
   for (const Attribute& a : n.attributes()) {
     bool known = std::any_of(dst->attributes.begin(), dst->attributes.end(),
@@ -88,7 +92,8 @@ struct Blocker {
 
 bool ConvertOpsetPass::run(Model& model, PassContext& ctx) {
   if (!ctx.schemas) fail(ErrorKind::Internal, "convert-opset needs the operator schema registry");
-  const OpSchemaOracle& schemas = *ctx.schemas;
+  // The registry extended with mopt's own signatures for the opsets it does not know (18..21).
+  const ConvertOpsetSchemas schemas(*ctx.schemas);
   int64_t current = model.opset("");
   if (current == 0) fail(ErrorKind::Pass, "the model does not import the default ONNX domain");
   if (target_ < kMinConvertOpset + 1 || target_ > kMaxConvertOpset)
@@ -145,8 +150,7 @@ bool ConvertOpsetPass::run(Model& model, PassContext& ctx) {
           // The node as the adapter (or dropNewDefaults) left it must satisfy the target schema.
           if (!n || apply == 0) continue;
           const OpSignature* sig = nullptr;
-          if (to <= 17 &&
-              schemas.lookup("", n->opType(), to, &sig) == OpSchemaOracle::Lookup::Found) {
+          if (schemas.lookup("", n->opType(), to, &sig) == OpSchemaOracle::Lookup::Found) {
             auto problems = checkNodeSignature(*n, *sig);
             if (!problems.empty())
               blockers.push_back({n->opType(), n->describe(), problems.front(), from, to});

@@ -5,14 +5,17 @@
 // handled by the engine: the node must satisfy the target schema (convert-opset checks it).
 #include "passes/convert/OpsetAdapters.h"
 
+#include "ir/Error.h"
 #include "ir/TensorUtil.h"
 #include "passes/common/Constants.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
-#include <set>
+#include <memory>
+#include <sstream>
 
 namespace mopt {
 
@@ -597,8 +600,13 @@ std::string roiAlignDown15(AdaptContext& c) {
 }
 
 std::string quantAxisDown12(AdaptContext& c) {
-  auto scale = constantValue(c.node->input(1));
-  if (!scale || scale->numel() != 1) return "per-axis quantization does not exist before opset 13";
+  // A scale with one element (constant, or of static shape) is per-tensor.
+  const Value* s = c.node->input(1);
+  std::optional<int64_t> numel;
+  if (auto scale = constantValue(s)) numel = scale->numel();
+  if (!numel && s && s->type().isTensor() && s->type().shape())
+    numel = knownNumel(*s->type().shape());
+  if (numel != 1) return "per-axis quantization does not exist before opset 13";
   return removeAttrs(c, {"axis"});
 }
 
@@ -822,6 +830,346 @@ std::string batchNormUp14(AdaptContext& c) {
   return "";
 }
 
+// --- opsets 19..21 -------------------------------------------------------------------------------
+
+const std::vector<DType> kFloat8 = {DType::F8E4M3FN, DType::F8E4M3FNUZ, DType::F8E5M2,
+                                    DType::F8E5M2FNUZ};
+
+std::vector<DType> joined(std::initializer_list<std::vector<DType>> parts) {
+  std::vector<DType> out;
+  for (const auto& p : parts)
+    out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+// Element types an operator version accepts on every input and output where its predecessor
+// did not (ONNX Changelog, 19..21). Where a type was added to one formal only and is valid on
+// another (QuantizeLinear-19's int32 scale), it is left to the signature check.
+const std::map<std::pair<std::string, int>, std::vector<DType>>& typesAdded() {
+  static const auto t = [] {
+    std::map<std::pair<std::string, int>, std::vector<DType>> m;
+    const std::vector<DType> int4 = {DType::I4, DType::U4};
+    const std::vector<DType> half = {DType::F16, DType::BF16};
+    for (const char* op : {"Cast", "CastLike", "Constant", "Identity", "If", "Loop", "Reshape",
+                           "Scan", "Shape", "Size"}) {
+      m[{op, 19}] = kFloat8;
+      m[{op, 21}] = int4;
+    }
+    m[{"DequantizeLinear", 19}] = joined({kFloat8, half});
+    m[{"QuantizeLinear", 19}] = joined({kFloat8, half});
+    m[{"Equal", 19}] = {DType::String};
+    m[{"ConstantOfShape", 20}] = joined({kFloat8, {DType::BF16}});
+    m[{"IsInf", 20}] = joined({kFloat8, half});
+    m[{"IsNaN", 20}] = kFloat8;
+    m[{"ReduceMax", 20}] = {DType::Bool};
+    m[{"ReduceMin", 20}] = {DType::Bool};
+    m[{"ConstantOfShape", 21}] = int4;
+    for (const char* op : {"Flatten", "Pad", "Squeeze", "Transpose", "Unsqueeze"})
+      m[{op, 21}] = joined({kFloat8, int4});
+    m[{"QLinearMatMul", 21}] = joined({kFloat8, half});
+    m[{"QuantizeLinear", 21}] = joined({int4, {DType::I16, DType::U16}});
+    m[{"DequantizeLinear", 21}] = joined({int4, {DType::I16, DType::U16}});
+    return m;
+  }();
+  return t;
+}
+
+DType innermostElemType(const Type& t) {
+  if (t.isTensor() || t.kind() == Type::Kind::SparseTensor) return t.elemType();
+  if ((t.kind() == Type::Kind::Sequence || t.kind() == Type::Kind::Optional) && t.element())
+    return innermostElemType(*t.element());
+  return DType::Undefined;
+}
+
+// Refuses a node that uses an element type its operator only accepts from the boundary on:
+// on an input or output (through sequences/optionals), in a tensor attribute (Constant,
+// ConstantOfShape) or as Cast's `to`.
+std::string typesAddedDown(AdaptContext& c) {
+  int boundary = static_cast<int>(std::max(c.from, c.to));
+  auto it = typesAdded().find({c.node->opType(), boundary});
+  if (it == typesAdded().end()) return "";
+  const auto& added = it->second;
+  auto bad = [&](DType d) { return std::find(added.begin(), added.end(), d) != added.end(); };
+  auto refuse = [&](DType d, const std::string& where) {
+    return fmt::format("element type {} ({}) does not exist for {} before opset {}",
+                       dtypeOnnxName(d), where, c.node->opType(), boundary);
+  };
+  for (const auto* list : {&c.node->inputs(), &c.node->outputs()})
+    for (const Value* v : *list)
+      if (v && bad(innermostElemType(v->type())))
+        return refuse(innermostElemType(v->type()), "'" + v->name() + "'");
+  for (const Attribute& a : c.node->attributes()) {
+    if (a.kind == AttrKind::Tensor && a.t.isDefined() && bad(a.t.dtype()))
+      return refuse(a.t.dtype(), "attribute " + a.name);
+    if (a.name == "to" && a.kind == AttrKind::Int && c.node->is("Cast"))
+      if (auto d = dtypeFromOnnx(static_cast<int32_t>(a.i)); d && bad(*d))
+        return refuse(*d, "attribute to");
+  }
+  return "";
+}
+
+// Cast/CastLike/QuantizeLinear 19 added `saturate`, which only affects float8 results: with
+// float8 refused it can go whatever its value.
+std::string saturateDown18(AdaptContext& c) {
+  std::string r = typesAddedDown(c);
+  if (!r.empty()) return r;
+  return removeAttrs(c, {"saturate"});
+}
+
+std::string averagePoolDown18(AdaptContext& c) {
+  for (int64_t d : c.node->intsAttr("dilations"))
+    if (d != 1) return "dilations other than 1 do not exist for AveragePool before opset 19";
+  return removeAttrs(c, {"dilations"});
+}
+
+std::string padDown18(AdaptContext& c) {
+  if (c.node->stringAttr("mode", "constant") == "wrap")
+    return "mode 'wrap' does not exist before opset 19";
+  return "";
+}
+
+std::string resizeDown18(AdaptContext& c) {
+  if (c.node->stringAttr("coordinate_transformation_mode", "half_pixel") == "half_pixel_symmetric")
+    return "coordinate_transformation_mode 'half_pixel_symmetric' does not exist before opset 19";
+  return "";
+}
+
+// DFT-17's `axis` attribute (default 1) became an optional input (default -2) at 20, so the
+// upgrade always spells the axis out.
+std::string dftUp20(AdaptContext& c) {
+  Node* n = c.node;
+  if (c.dry) return "";
+  int64_t axis = n->intAttr("axis", 1);
+  n->removeAttr("axis");
+  if (n->numInputs() > 2) n->truncateInputs(2);
+  while (n->numInputs() < 2)
+    n->addInput(nullptr);
+  n->addInput(c.int64s({axis}, (n->name().empty() ? "DFT" : n->name()) + "_axis", true));
+  return "";
+}
+
+std::string dftDown19(AdaptContext& c) {
+  Node* n = c.node;
+  int64_t axis = -2;  // opset 20's default: the last signal axis
+  if (hasInput(n, 2)) {
+    auto v = constInts(n->input(2));
+    if (!v || v->size() != 1) return "the axis input must be a constant to become an attribute";
+    axis = (*v)[0];
+  }
+  if (c.dry) return "";
+  n->truncateInputs(std::min<size_t>(n->numInputs(), 2));
+  if (n->numInputs() == 2 && !n->input(1)) n->truncateInputs(1);
+  n->setAttr(Attribute::makeInt("axis", axis));
+  return "";
+}
+
+// GridSample-20 renamed bilinear/bicubic to linear/cubic (the defaults agree) and went N-D.
+std::string gridSampleUp20(AdaptContext& c) {
+  std::string mode = c.node->stringAttr("mode", "");  // absent: the defaults agree
+  if (c.dry || (mode != "bilinear" && mode != "bicubic")) return "";
+  c.node->setAttr(Attribute::makeString("mode", mode == "bilinear" ? "linear" : "cubic"));
+  return "";
+}
+
+std::string gridSampleDown19(AdaptContext& c) {
+  auto rank = c.rank(c.node->input(0));
+  if (!rank) rank = c.rank(c.node->input(1));
+  if (!rank) return "GridSample before opset 20 is 4-D only and the input rank is unknown";
+  if (*rank != 4)
+    return fmt::format("GridSample before opset 20 is 4-D only; the input has rank {}", *rank);
+  std::string mode = c.node->stringAttr("mode", "");
+  if (c.dry || (mode != "linear" && mode != "cubic")) return "";
+  c.node->setAttr(Attribute::makeString("mode", mode == "linear" ? "bilinear" : "bicubic"));
+  return "";
+}
+
+DType elemTypeOf(const Value* v) {
+  return v && v->type().isTensor() ? v->type().elemType() : DType::Undefined;
+}
+
+// Gelu (20) below 20: 0.5 * x * (1 + erf(x / sqrt(2))), or with approximate="tanh"
+// 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))), as in ONNX's function body.
+std::string geluDown19(AdaptContext& c) {
+  Node* n = c.node;
+  std::string approx = n->stringAttr("approximate", "none");
+  if (approx != "none" && approx != "tanh") return "approximate='" + approx + "' is not defined";
+  DType dt = elemTypeOf(n->input(0));
+  if (dt == DType::Undefined) return "decomposing Gelu needs the input's element type";
+  if (c.dry) return "";
+  std::string base = n->name().empty() ? "Gelu" : n->name();
+  auto k = [&](double v, const char* hint) {
+    return c.addConstant(fromDoubles(dt, {}, {v}), base + "_" + hint);
+  };
+  auto op = [&](const char* type, std::vector<Value*> ins, const char* hint) {
+    Node* m = c.newNodeBefore(type, hint);
+    for (Value* v : ins)
+      m->addInput(v);
+    return m->addOutput(c.names.fresh(base + "_" + hint));
+  };
+  Value* x = n->input(0);
+  Value* inner;
+  if (approx == "none") {
+    inner = op("Erf", {op("Div", {x, k(std::sqrt(2.0), "sqrt2")}, "scaled")}, "erf");
+  } else {
+    Value* x3 = op("Mul", {op("Mul", {x, x}, "x2"), x}, "x3");
+    Value* poly = op("Add", {x, op("Mul", {x3, k(0.044715, "coef")}, "cubic")}, "poly");
+    inner = op("Tanh",
+               {op("Mul", {poly, k(std::sqrt(2.0 / 3.14159265358979323846), "sqrt2pi")}, "arg")},
+               "tanh");
+  }
+  Value* one_plus = op("Add", {inner, k(1.0, "one")}, "one_plus");
+  Value* x_times = op("Mul", {x, one_plus}, "x_times");
+  Node* last = c.newNodeBefore("Mul", "out");
+  last->addInput(x_times);
+  last->addInput(k(0.5, "half"));
+  last->addOutput(c.names.fresh(base + "_out"));
+  c.replaceNode(last);
+  return "";
+}
+
+// GroupNormalization-18 takes scale/bias per group ([num_groups]); 21 per channel ([C]) and
+// computes its first stage in `stash_type` (default float32) where 18 used the input's type.
+struct GroupNormShape {
+  int64_t groups = 0, channels = 0;
+};
+
+// `per_channel`: scale/bias hold one value per channel (opset 21), which also gives C.
+std::string groupNormShape(AdaptContext& c, GroupNormShape& s, bool per_channel) {
+  Node* n = c.node;
+  if (!n->attr("num_groups")) return "GroupNormalization without num_groups";
+  s.groups = n->intAttr("num_groups", 0);
+  const auto& type = n->input(0)->type();
+  if (type.isTensor() && type.shape() && type.shape()->size() >= 2 && (*type.shape())[1].isKnown())
+    s.channels = (*type.shape())[1].value;
+  if (s.channels == 0 && per_channel)
+    if (auto t = constantValue(n->input(1))) s.channels = t->numel();
+  if (s.channels == 0) return "the channel count (dimension 1 of X) is unknown";
+  if (s.groups <= 0 || s.channels % s.groups != 0)
+    return fmt::format("num_groups={} does not divide the {} channels", s.groups, s.channels);
+  return "";
+}
+
+std::string groupNormUp21(AdaptContext& c) {
+  Node* n = c.node;
+  GroupNormShape s;
+  std::string r = groupNormShape(c, s, false);
+  if (!r.empty()) return r;
+  std::optional<Tensor> ts[2] = {constantValue(n->input(1)), constantValue(n->input(2))};
+  for (const auto& t : ts) {
+    if (!t) return "scale and bias must be constants to become per-channel (opset 21)";
+    if (t->numel() != s.groups)
+      return fmt::format("scale/bias have {} values for {} groups", t->numel(), s.groups);
+  }
+  DType dt = elemTypeOf(n->input(0));
+  if (c.dry) return "";
+  int64_t per = s.channels / s.groups;
+  std::string base = n->name().empty() ? "GroupNormalization" : n->name();
+  for (int k = 0; k < 2; ++k) {
+    std::vector<double> g = toDoubles(*ts[k]), ch;
+    for (int64_t i = 0; i < s.channels; ++i)
+      ch.push_back(g[static_cast<size_t>(i / per)]);
+    n->setInput(static_cast<size_t>(k + 1),
+                c.addConstant(fromDoubles(ts[k]->dtype(), {s.channels}, ch),
+                              base + (k ? "_bias_per_channel" : "_scale_per_channel")));
+  }
+  // Opset 18 normalized in X's own type; keep that where it is not float32.
+  if (dt != DType::Undefined && dt != DType::F32)
+    n->setAttr(Attribute::makeInt("stash_type", static_cast<int64_t>(dt)));
+  return "";
+}
+
+std::string groupNormDown20(AdaptContext& c) {
+  Node* n = c.node;
+  GroupNormShape s;
+  std::string r = groupNormShape(c, s, true);
+  if (!r.empty()) return r;
+  DType dt = elemTypeOf(n->input(0));
+  int64_t stash = n->intAttr("stash_type", 1);
+  bool stash_ok = dt == DType::Undefined
+                      ? stash == 1
+                      : stash == static_cast<int64_t>(dt) || (stash == 1 && dt == DType::F32);
+  if (!stash_ok)
+    return fmt::format(
+        "stash_type={} with {} input has no equivalent before opset 21 (opset 18 "
+        "normalizes in the input's type)",
+        stash, dt == DType::Undefined ? "an untyped" : dtypeOnnxName(dt));
+  std::optional<Tensor> ts[2] = {constantValue(n->input(1)), constantValue(n->input(2))};
+  int64_t per = s.channels / s.groups;
+  std::vector<double> grouped[2];
+  for (int k = 0; k < 2; ++k) {
+    if (!ts[k]) return "scale and bias must be constants to become per-group (before opset 21)";
+    if (ts[k]->numel() != s.channels)
+      return fmt::format("scale/bias have {} values for {} channels", ts[k]->numel(), s.channels);
+    std::vector<double> v = toDoubles(*ts[k]);
+    for (int64_t g = 0; g < s.groups; ++g) {
+      for (int64_t i = 1; i < per; ++i)
+        if (v[static_cast<size_t>(g * per + i)] != v[static_cast<size_t>(g * per)])
+          return fmt::format(
+              "{} differs within group {}: per-channel values have no per-group "
+              "equivalent before opset 21",
+              k ? "bias" : "scale", g);
+      grouped[k].push_back(v[static_cast<size_t>(g * per)]);
+    }
+  }
+  if (c.dry) return "";
+  std::string base = n->name().empty() ? "GroupNormalization" : n->name();
+  for (int k = 0; k < 2; ++k)
+    n->setInput(static_cast<size_t>(k + 1),
+                c.addConstant(fromDoubles(ts[k]->dtype(), {s.groups}, grouped[k]),
+                              base + (k ? "_bias_per_group" : "_scale_per_group")));
+  n->removeAttr("stash_type");
+  return "";
+}
+
+std::string blockSizeDown20(AdaptContext& c) {
+  int64_t b = c.node->intAttr("block_size", 0);
+  if (b != 0)
+    return fmt::format("blocked quantization (block_size={}) does not exist before opset 21", b);
+  return "";
+}
+
+std::string dequantizeDown20(AdaptContext& c) {
+  std::string r = typesAddedDown(c);
+  if (r.empty()) r = blockSizeDown20(c);
+  if (!r.empty()) return r;
+  return removeAttrs(c, {"block_size"});
+}
+
+// QuantizeLinear-21's output_dtype chooses the result type when there is no zero point; before
+// 21 that is the zero point's type (uint8 without one), so a zero zero-point stands in for it.
+std::string quantizeDown20(AdaptContext& c) {
+  Node* n = c.node;
+  std::string r = typesAddedDown(c);
+  if (r.empty()) r = blockSizeDown20(c);
+  if (!r.empty()) return r;
+  int64_t code = n->intAttr("output_dtype", 0);
+  std::optional<Tensor> scale;
+  DType out = DType::Undefined;
+  if (code != 0 && !hasInput(n, 2)) {
+    auto d = dtypeFromOnnx(static_cast<int32_t>(code));
+    if (!d) return fmt::format("output_dtype={} is not an element type", code);
+    out = *d;
+    const auto& added = typesAdded().at({"QuantizeLinear", 21});
+    if (std::find(added.begin(), added.end(), out) != added.end())
+      return fmt::format(
+          "element type {} (attribute output_dtype) does not exist for "
+          "QuantizeLinear before opset 21",
+          dtypeOnnxName(out));
+    if (out != DType::U8 && !(scale = constantValue(n->input(1))))
+      return "output_dtype without a zero point needs a constant scale (to shape a zero point)";
+  }
+  if (c.dry) return "";
+  if (scale) {
+    std::vector<double> zeros(static_cast<size_t>(scale->numel()), 0.0);
+    while (n->numInputs() < 2)
+      n->addInput(nullptr);
+    n->truncateInputs(2);
+    n->addInput(c.addConstant(fromDoubles(out, scale->dims(), zeros),
+                              (n->name().empty() ? "QuantizeLinear" : n->name()) + "_zero_point"));
+  }
+  return removeAttrs(c, {"block_size", "output_dtype"});
+}
+
 // --- the table -----------------------------------------------------------------------------------
 
 std::string reduceAxesUp18(AdaptContext& c) {
@@ -890,7 +1238,24 @@ const std::vector<OpsetChange>& table() {
         {"BatchNormalization", 14, batchNormUp14, batchNormDown13},
         {"Scan", 9, blockAlways, blockAlways},
         {"Loop", 11, nullptr, nullptr},
+        // 19..21 (ONNX 1.14-1.16)
+        {"AveragePool", 19, nullptr, averagePoolDown18},
+        {"Cast", 19, nullptr, saturateDown18},
+        {"CastLike", 19, nullptr, saturateDown18},
+        {"QuantizeLinear", 19, nullptr, saturateDown18},
+        {"Pad", 19, nullptr, padDown18},
+        {"Resize", 19, nullptr, resizeDown18},
+        {"DFT", 20, dftUp20, dftDown19},
+        {"GridSample", 20, gridSampleUp20, gridSampleDown19},
+        {"Gelu", 20, nullptr, geluDown19},
+        {"GroupNormalization", 21, groupNormUp21, groupNormDown20},
+        {"QuantizeLinear", 21, nullptr, quantizeDown20},
+        {"DequantizeLinear", 21, nullptr, dequantizeDown20},
     };
+    // Type-only bumps at 19..21: the types they added must not be in use going down.
+    for (const auto& [key, types] : typesAdded())
+      if (!findIn(v, key.first.c_str(), key.second))
+        v.push_back({key.first.c_str(), key.second, nullptr, typesAddedDown});
     for (const char* op :
          {"ArgMax",     "ArgMin",     "Compress",  "Concat",     "Flatten",      "Hardmax",
           "LogSoftmax", "Softmax",    "ReduceL1",  "ReduceL2",   "ReduceLogSum", "ReduceLogSumExp",
@@ -910,38 +1275,142 @@ const std::vector<OpsetChange>& table() {
   return t;
 }
 
-// Operators whose schema changed at opset 18, or that first appear there (ONNX 1.13 Changelog);
-// the schema registry linked into mopt stops at 17.
-const std::set<std::string>& changedAt18() {
-  static const std::set<std::string> s = {"ReduceL1",
-                                          "ReduceL2",
-                                          "ReduceLogSum",
-                                          "ReduceLogSumExp",
-                                          "ReduceMax",
-                                          "ReduceMean",
-                                          "ReduceMin",
-                                          "ReduceProd",
-                                          "ReduceSumSquare",
-                                          "Split",
-                                          "Pad",
-                                          "Resize",
-                                          "ScatterElements",
-                                          "ScatterND",
-                                          "LpPool",
-                                          "OptionalHasElement",
-                                          "OptionalGetElement",
-                                          "BitwiseAnd",
-                                          "BitwiseOr",
-                                          "BitwiseXor",
-                                          "BitwiseNot",
-                                          "CenterCropPad",
-                                          "Col2Im",
-                                          "GroupNormalization",
-                                          "Mish"};
-  return s;
+// --- signatures for opsets 18..21 ------------------------------------------------------------
+
+// One block per operator version: "op NAME SINCE", then "a NAME KIND [=DEFAULT | !]",
+// "i[?|*|*h] NAME TYPE [MIN]" / "o..." and "t VAR ELEMTYPE... [+other]" lines.
+const char kRecentSchemaText[] =
+#include "passes/convert/OpsetSchemas.inc"
+    ;
+
+AttrKind attrKindFromText(const std::string& k) {
+  static const std::map<std::string, AttrKind> kinds = {{"int", AttrKind::Int},
+                                                        {"float", AttrKind::Float},
+                                                        {"string", AttrKind::String},
+                                                        {"ints", AttrKind::Ints},
+                                                        {"floats", AttrKind::Floats},
+                                                        {"strings", AttrKind::Strings},
+                                                        {"graph", AttrKind::Graph},
+                                                        {"graphs", AttrKind::Graphs},
+                                                        {"tensor", AttrKind::Tensor},
+                                                        {"tensors", AttrKind::Tensors},
+                                                        {"type_proto", AttrKind::TypeProto},
+                                                        {"sparse_tensor", AttrKind::SparseTensor}};
+  auto it = kinds.find(k);
+  if (it == kinds.end()) throw Error(ErrorKind::Internal, "OpsetSchemas.inc: attribute kind " + k);
+  return it->second;
+}
+
+// Operator name -> its signatures introduced at 18..21, oldest first.
+using RecentSchemas = std::map<std::string, std::vector<std::unique_ptr<OpSignature>>, std::less<>>;
+
+const RecentSchemas& recentSchemas() {
+  static const RecentSchemas table = [] {
+    RecentSchemas t;
+    std::istringstream in(kRecentSchemaText);
+    std::string line;
+    OpSignature* sig = nullptr;
+    std::map<std::string, std::pair<std::vector<DType>, bool>> vars;  // type var -> types
+    auto finish = [&] {
+      if (!sig) return;
+      for (auto* list : {&sig->inputs, &sig->outputs})
+        for (OpFormal& f : *list) {
+          if (f.type_var.rfind("tensor(", 0) == 0) {
+            if (auto d = parseDType(f.type_var.substr(7, f.type_var.size() - 8))) f.allowed = {*d};
+          } else if (auto it = vars.find(f.type_var); it != vars.end()) {
+            f.allowed = it->second.first;
+          }
+          std::sort(f.allowed.begin(), f.allowed.end());
+        }
+      vars.clear();
+    };
+    while (std::getline(in, line)) {
+      std::istringstream words(line);
+      std::string tag;
+      if (!(words >> tag)) continue;
+      if (tag == "op") {
+        finish();
+        auto s = std::make_unique<OpSignature>();
+        std::string flag;
+        words >> s->op_type >> s->since_version >> flag;
+        s->deprecated = flag == "deprecated";
+        sig = s.get();
+        t[s->op_type].push_back(std::move(s));
+      } else if (tag == "a" && sig) {
+        OpAttrSpec a;
+        std::string kind, rest;
+        words >> a.name >> kind;
+        a.kind = attrKindFromText(kind);
+        std::getline(words, rest);
+        rest.erase(0, rest.find_first_not_of(' '));
+        if (rest == "!") {
+          a.required = true;
+        } else if (!rest.empty() && rest[0] == '=') {
+          std::string v = rest.substr(1);
+          a.default_kind = a.kind;
+          if (a.kind == AttrKind::Int) a.default_int = std::stoll(v);
+          if (a.kind == AttrKind::Float) a.default_float = std::stof(v);
+          if (a.kind == AttrKind::String) a.default_string = v;
+        }
+        sig->attributes.push_back(std::move(a));
+      } else if ((tag[0] == 'i' || tag[0] == 'o') && sig) {
+        OpFormal f;
+        std::string opt = tag.substr(1);
+        words >> f.name >> f.type_var;
+        if (opt == "?") f.option = OpFormal::Option::Optional;
+        if (opt[0] == '*') {
+          f.option = OpFormal::Option::Variadic;
+          f.homogeneous = opt != "*h";
+          words >> f.min_arity;
+        }
+        (tag[0] == 'i' ? sig->inputs : sig->outputs).push_back(std::move(f));
+      } else if (tag == "t" && sig) {
+        std::string var, type;
+        words >> var;
+        auto& entry = vars[var];
+        while (words >> type) {
+          if (type == "+other") {
+            entry.second = true;
+          } else if (auto d = parseDType(type)) {
+            entry.first.push_back(*d);
+          } else {
+            throw Error(ErrorKind::Internal, "OpsetSchemas.inc: element type " + type);
+          }
+        }
+      }
+    }
+    finish();
+    for (auto& [op, list] : t)
+      std::sort(list.begin(), list.end(),
+                [](const auto& a, const auto& b) { return a->since_version < b->since_version; });
+    return t;
+  }();
+  return table;
 }
 
 }  // namespace
+
+OpSchemaOracle::Lookup ConvertOpsetSchemas::lookup(std::string_view domain,
+                                                   std::string_view op_type, int64_t version,
+                                                   const OpSignature** out) const {
+  bool default_domain = domain.empty() || domain == "ai.onnx";
+  Lookup r = registry_.lookup(domain, op_type, version, out);
+  if (r != Lookup::NotCovered || !default_domain || version > kMaxConvertOpset ||
+      version <= kRegistryMaxOpset)
+    return r;
+  const auto& recent = recentSchemas();
+  auto it = recent.find(op_type);
+  if (it != recent.end()) {
+    const OpSignature* best = nullptr;
+    for (const auto& s : it->second)
+      if (s->since_version <= version) best = s.get();
+    if (best) {
+      *out = best;
+      return Lookup::Found;
+    }
+  }
+  return registry_.lookup(domain, op_type, kRegistryMaxOpset, out);
+}
 
 const OpsetChange* findOpsetChange(const std::string& op, int64_t version) {
   for (const auto& c : table())
@@ -950,9 +1419,8 @@ const OpsetChange* findOpsetChange(const std::string& op, int64_t version) {
 }
 
 int sinceVersion(const OpSchemaOracle& schemas, const std::string& op, int64_t version) {
-  if (version >= 18 && changedAt18().count(op)) return 18;
   const OpSignature* sig = nullptr;
-  if (schemas.lookup("", op, std::min<int64_t>(version, 17), &sig) != OpSchemaOracle::Lookup::Found)
+  if (ConvertOpsetSchemas(schemas).lookup("", op, version, &sig) != OpSchemaOracle::Lookup::Found)
     return 0;
   return sig->since_version;
 }

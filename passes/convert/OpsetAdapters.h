@@ -43,11 +43,27 @@ struct OpsetChange {
 // or adds attributes/inputs whose defaults keep the old meaning.
 const OpsetChange* findOpsetChange(const std::string& op, int64_t version);
 
+// The operator schemas convert-opset checks nodes against. ONNX's registry as mopt links it
+// (ONNX 1.12) stops at opset 17; this oracle answers up to kMaxConvertOpset: operators that
+// changed or appeared at 18..21 have their signatures from OpsetSchemas.inc (generated from the
+// ONNX Changelog by gen_opset_schemas.py), every other operator keeps its opset-17 schema.
+class ConvertOpsetSchemas final : public OpSchemaOracle {
+ public:
+  explicit ConvertOpsetSchemas(const OpSchemaOracle& registry) : registry_(registry) {}
+  Lookup lookup(std::string_view domain, std::string_view op_type, int64_t version,
+                const OpSignature** out) const override;
+
+ private:
+  const OpSchemaOracle& registry_;
+};
+
 // Since-version of `op` at opset `version` (0 when the op does not exist there). Opsets the
-// schema registry does not know (18) come from a built-in table.
+// schema registry does not know (18..21) come from the built-in signatures.
 int sinceVersion(const OpSchemaOracle& schemas, const std::string& op, int64_t version);
+// Highest opset the linked ONNX schema registry knows.
+constexpr int64_t kRegistryMaxOpset = 17;
 // Highest opset convert-opset handles.
-constexpr int64_t kMaxConvertOpset = 18;
+constexpr int64_t kMaxConvertOpset = 21;
 constexpr int64_t kMinConvertOpset = 6;
 
 }  // namespace mopt

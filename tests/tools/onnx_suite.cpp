@@ -3,13 +3,15 @@
 //
 //   onnx_suite prepare DATA_DIR OUT_DIR [--opsets]   import, verify, export twice; .pb test data
 //                                                    -> .npy; with --opsets also convert every
-//                                                    model to every opset 7..18 (cases id@opN)
+//                                                    model to every opset 7..21 (cases id@opN)
+//                                                    and from 21 back to its own (id@op21toN)
 //   onnx_suite check OUT_DIR              read ORT's result.json; print counts; exit 1 on a loss
 #include "data/Npy.h"
 #include "frontend/onnx/Onnx.h"
 #include "ir/Error.h"
 #include "pass/PassManager.h"
 #include "passes/Registry.h"
+#include "passes/convert/OpsetAdapters.h"
 #include "support/File.h"
 
 #include <fmt/format.h>
@@ -144,19 +146,30 @@ int prepare(const std::string& data_dir, const std::string& out_dir, bool opsets
         if (opsets) {
           int64_t from = m.opset("");
           json conv = json::object();
-          for (int64_t t = 7; t <= 18; ++t) {
-            if (t == from || from == 0) continue;
-            std::string path = fmt::format("{}/op{}.onnx", case_dir, t);
-            std::string why = convertTo(model_path, t, path);
-            conv[std::to_string(t)] = why.empty() ? "converted" : why;
+          auto attempt = [&](const std::string& source, int64_t t, const std::string& key) {
+            std::string path = fmt::format("{}/op{}.onnx", case_dir, key);
+            std::string why = convertTo(source, t, path);
+            conv[key] = why.empty() ? "converted" : why;
             if (why.empty() && skip.empty()) {
               json v = c;
-              v["name"] = fmt::format("{}@op{}", id, t);
+              v["name"] = fmt::format("{}@op{}", id, key);
               v["models"] = {{"orig", path}};
               v["atol"] = 1e-5;
               manifest["cases"].push_back(v);
             }
+            return why.empty();
+          };
+          bool at_max = false;
+          for (int64_t t = 7; t <= kMaxConvertOpset; ++t) {
+            if (t == from || from == 0) continue;
+            bool ok = attempt(model_path, t, std::to_string(t));
+            at_max = t == kMaxConvertOpset && ok;
           }
+          // And back down from the newest opset to the model's own: every downgrade step from
+          // kMaxConvertOpset on the suite's operators (case id@op21to13 etc.).
+          if (at_max && from >= kMinConvertOpset + 1)
+            attempt(fmt::format("{}/op{}.onnx", case_dir, kMaxConvertOpset), from,
+                    fmt::format("{}to{}", kMaxConvertOpset, from));
           rec["opset_from"] = from;
           rec["conversions"] = conv;
         }
@@ -229,6 +242,8 @@ int check(const std::string& out_dir) {
   // Opset conversions: every converted model ONNX Runtime can judge must still match.
   int converted = 0, refused = 0, judged = 0, judged_ok = 0, rescued = 0, rescued_ok = 0,
       no_kernel = 0;
+  // The conversions from the newest opset back to the model's own ("21to13"), also counted above.
+  int back_converted = 0, back_refused = 0, back_judged = 0, back_ok = 0;
   std::map<std::string, int> refusals;  // by operator, for the report
   for (const auto& r : summary) {
     if (!r.contains("conversions")) continue;
@@ -237,6 +252,8 @@ int check(const std::string& out_dir) {
     std::string orig_status =
         base == by_name.end() ? "" : base->second["results"]["orig"].value("status", "");
     for (const auto& [target, outcome] : r["conversions"].items()) {
+      bool back = target.find("to") != std::string::npos;
+      (outcome == "converted" ? back_converted : back_refused) += back;
       if (outcome != "converted") {
         ++refused;
         std::string why = outcome;
@@ -252,8 +269,10 @@ int check(const std::string& out_dir) {
       std::string message = it->second["results"]["orig"].value("message", "");
       if (orig_status == "match") {
         ++judged;
+        back_judged += back;
         if (status == "match") {
           ++judged_ok;
+          back_ok += back;
         } else if (status == "load_error" &&
                    message.find("Could not find an implementation") != std::string::npos) {
           // A valid model of that opset that ONNX Runtime has no kernel for (e.g. Max-6 on
@@ -272,12 +291,14 @@ int check(const std::string& out_dir) {
   }
   if (converted + refused > 0) {
     fmt::print(
-        "opset conversions (every model to every opset 7..18): {} converted, {} refused "
-        "with a reason\n  of {} converted models whose original ONNX Runtime runs "
-        "correctly, {} match the expected outputs and {} use an op version ONNX Runtime "
-        "has no kernel for\n  {} converted models whose original ONNX Runtime cannot "
-        "load; {} of them now load and match\n",
-        converted, refused, judged, judged_ok, no_kernel, rescued, rescued_ok);
+        "opset conversions (every model to every opset 7..{}, and from {} back to its own): {} "
+        "converted, {} refused with a reason\n  of {} converted models whose original ONNX "
+        "Runtime runs correctly, {} match the expected outputs and {} use an op version ONNX "
+        "Runtime has no kernel for\n  {} converted models whose original ONNX Runtime cannot "
+        "load; {} of them now load and match\n  back from {}: {} converted, {} refused; {} of {} "
+        "judged match\n",
+        kMaxConvertOpset, kMaxConvertOpset, converted, refused, judged, judged_ok, no_kernel,
+        rescued, rescued_ok, kMaxConvertOpset, back_converted, back_refused, back_ok, back_judged);
     std::vector<std::pair<int, std::string>> top;
     for (const auto& [op, n] : refusals)
       top.emplace_back(n, op);
