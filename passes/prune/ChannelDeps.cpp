@@ -92,6 +92,11 @@ bool isReduce(const std::string& op) {
   return op.rfind("Reduce", 0) == 0 || op == "ArgMax" || op == "ArgMin";
 }
 
+// A reason a unit cannot go: what happens (what reports group by), then where, in brackets.
+std::string at(const Node& n, const std::string& what) {
+  return fmt::format("{} {} [{}]", n.opType(), what, nodeLabel(n));
+}
+
 // Whether an optional output is read by anything.
 bool outputUsed(const Node* n, size_t i) {
   return i < n->numOutputs() && n->output(i) &&
@@ -106,11 +111,11 @@ ChannelDeps::ChannelDeps(Model& m, const NodeSelection& select, int64_t min_size
     visit(n);
   // Graph outputs keep their shapes; values read inside subgraphs are out of sight.
   for (const Value* v : graph_.outputs())
-    blockValue(v, fmt::format("'{}' is a graph output", v->name()));
+    blockValue(v, fmt::format("a graph output keeps its shape [{}]", v->name()));
   for (const Value* v : tracked_order_)
     for (const Use& u : v->uses())
       if (u.user->owner() != &graph_) {
-        blockValue(v, fmt::format("'{}' is read inside a subgraph", v->name()));
+        blockValue(v, fmt::format("a subgraph reads them [{}]", v->name()));
         break;
       }
 }
@@ -191,7 +196,7 @@ void ChannelDeps::visit(Node* n) {
   if (!n->isDefaultDomain()) {
     if (any)
       for (const Value* v : n->inputs())
-        blockValue(v, fmt::format("{} (domain {}) reads them", nodeLabel(*n), n->domain()));
+        blockValue(v, fmt::format("an op of domain {} reads them [{}]", n->domain(), nodeLabel(*n)));
     return;
   }
   bool handled = false;
@@ -208,25 +213,25 @@ void ChannelDeps::visit(Node* n) {
     std::string why;
     for (size_t i = 1; i < n->numInputs(); ++i)
       if (track(n->input(i)))
-        why = fmt::format("{} ({}) reads them as a parameter", nodeLabel(*n), op);
+        why = at(*n, "reads them as a parameter");
     if (!t) {
       // only a parameter input is tracked: blocked above
     } else if (isPool(op) && t->axis != 1) {
-      why = fmt::format("{} ({}) pools over their axis", nodeLabel(*n), op);
+      why = at(*n, "pools over their axis");
     } else if ((op == "Dropout" || op == "MaxPool") && outputUsed(n, 1)) {
-      why = fmt::format("{} ({}) has a second output in use", nodeLabel(*n), op);
+      why = at(*n, "has a second output in use");
     } else if (op == "Pad") {
       int64_t r = rankOf(x);
       auto pads = opset_ >= 11 ? intsOf(n->input(1)) : std::optional(n->intsAttr("pads"));
       std::optional<std::vector<int64_t>> axes;
       if (n->numInputs() > 3 && n->input(3)) axes = intsOf(n->input(3));
       if (!pads || r < 0) {
-        why = fmt::format("{} (Pad) has pads computed at run time", nodeLabel(*n));
+        why = at(*n, "has pads computed at run time");
       } else {
         std::vector<int64_t> ax;
         if (n->numInputs() > 3 && n->input(3)) {
           if (!axes)
-            why = fmt::format("{} (Pad) has axes computed at run time", nodeLabel(*n));
+            why = at(*n, "has axes computed at run time");
           else
             ax = *axes;
         } else {
@@ -237,13 +242,13 @@ void ChannelDeps::visit(Node* n) {
         for (size_t i = 0; i < k && why.empty(); ++i)
           if (normAxis(ax[i], r) == t->axis && pads->size() == 2 * k &&
               ((*pads)[i] != 0 || (*pads)[i + k] != 0))
-            why = fmt::format("{} (Pad) pads their axis", nodeLabel(*n));
+            why = at(*n, "pads their axis");
         if (pads->size() != 2 * k && why.empty())
-          why = fmt::format("{} (Pad) has malformed pads", nodeLabel(*n));
+          why = at(*n, "has malformed pads");
       }
     } else if (op == "Resize" || op == "Upsample") {
       size_t scales_in = op == "Upsample" || opset_ < 11 ? 1 : 2;
-      if (n->attr("axes")) why = fmt::format("{} ({}) names its axes", nodeLabel(*n), op);
+      if (n->attr("axes")) why = at(*n, "names its axes");
       auto scale = [&](size_t i) -> std::optional<double> {
         if (i >= n->numInputs() || !n->input(i)) return std::nullopt;
         auto s = constantValue(n->input(i));
@@ -258,15 +263,15 @@ void ChannelDeps::visit(Node* n) {
       }
       bool has_sizes = op == "Resize" && opset_ >= 11 && n->numInputs() > 3 && n->input(3);
       if (s) {
-        if (*s != 1.0) why = fmt::format("{} ({}) scales their axis", nodeLabel(*n), op);
+        if (*s != 1.0) why = at(*n, "scales their axis");
       } else if (has_sizes) {
         auto sizes = intsOf(n->input(3));
         if (!sizes || t->axis >= static_cast<int64_t>(sizes->size()))
-          why = fmt::format("{} ({}) has sizes computed at run time", nodeLabel(*n), op);
+          why = at(*n, "has sizes computed at run time");
         else
           shape_edits_.push_back({n, 3, t->axis, n->output(0)});
       } else {
-        why = fmt::format("{} ({}) has scales computed at run time", nodeLabel(*n), op);
+        why = at(*n, "has scales computed at run time");
       }
     }
     if (!why.empty()) {
@@ -294,7 +299,7 @@ void ChannelDeps::visit(Node* n) {
   }
   if (!handled)
     for (const Value* v : n->inputs())
-      blockValue(v, fmt::format("{} ({}) cannot follow a channel removal", nodeLabel(*n), op));
+      blockValue(v, at(*n, "cannot follow a channel removal"));
 }
 
 void ChannelDeps::passThrough(Node* n, const Value* in, int64_t out_axis) {
@@ -320,27 +325,30 @@ bool ChannelDeps::conv(Node* n) {
   Track* t = track(x);
   const std::string label = nodeLabel(*n);
   const bool bias = n->numInputs() > 2 && n->input(2);
-  const bool bias_const = !bias || constantRoot(n->input(2));
+  // A bias must be a constant with one value per output channel to be sliced with them.
+  const bool bias_const =
+      !bias || (constantRoot(n->input(2)) && rankOf(n->input(2)) == 1 &&
+                dimOf(n->input(2), 0) == cout);
   const std::string excluded = select_.exclusionReason(*n);
 
   if (g == 1) {
     if (t) {
       if (t->axis != 1 || static_cast<int64_t>(t->ids.size()) != cin)
-        block(t->ids, fmt::format("{} reads them along another axis", label));
+        block(t->ids, at(*n, "reads them along another axis"));
       else
         slices_.push_back({n, 1, transposed ? 0 : 1, x});
     }
     std::string why;
     if (!excluded.empty())
-      why = fmt::format("{} is {}", label, excluded);
+      why = fmt::format("{} [{}]", excluded, label);
     else if (!select_.includes(*n))
-      why = fmt::format("{} is not in include-ops", n->opType());
+      why = fmt::format("{} is not in include-ops [{}]", n->opType(), label);
     else if (!isPrunableFloat(w.dtype()))
-      why = fmt::format("the weight of {} is {}", label, dtypeName(w.dtype()));
+      why = fmt::format("its weight is {} [{}]", dtypeName(w.dtype()), label);
     else if (!bias_const)
-      why = fmt::format("the bias of {} is not constant", label);
+      why = at(*n, "has a bias that is not a constant per channel");
     else if (w.numel() < min_size_)
-      why = fmt::format("the weight of {} has fewer than min-size={} elements", label, min_size_);
+      why = fmt::format("its weight has fewer than min-size={} elements [{}]", min_size_, label);
     if (!why.empty()) rejected_.emplace_back(n, why);
     int32_t first = fresh(cout, why);
     std::vector<int32_t> ids(static_cast<size_t>(cout));
@@ -359,7 +367,7 @@ bool ChannelDeps::conv(Node* n) {
   // it goes with it; the group count follows the input's channels.
   const bool depthwise = !transposed && w.dims()[1] == 1 && cout % g == 0 && cin == g;
   if (!depthwise) {
-    std::string why = fmt::format("{} is a grouped convolution (group={})", label, g);
+    std::string why = fmt::format("a grouped Conv needs whole groups [{}: group={}]", label, g);
     if (t) block(t->ids, why);
     int32_t first = fresh(cout, why);
     std::vector<int32_t> ids(static_cast<size_t>(cout));
@@ -370,15 +378,15 @@ bool ChannelDeps::conv(Node* n) {
   const int64_t mult = cout / g;
   std::string why;
   if (!t)
-    why = fmt::format("{} is a depthwise convolution of channels that stay", label);
+    why = at(*n, "is a depthwise convolution of channels that stay");
   else if (t->axis != 1 || static_cast<int64_t>(t->ids.size()) != cin)
-    why = fmt::format("{} reads them along another axis", label);
+    why = at(*n, "reads them along another axis");
   else if (!excluded.empty())
-    why = fmt::format("{} is {}", label, excluded);
+    why = fmt::format("{} [{}]", excluded, label);
   else if (!isPrunableFloat(w.dtype()))
-    why = fmt::format("the weight of {} is {}", label, dtypeName(w.dtype()));
+    why = fmt::format("its weight is {} [{}]", dtypeName(w.dtype()), label);
   else if (!bias_const)
-    why = fmt::format("the bias of {} is not constant", label);
+    why = at(*n, "has a bias that is not a constant per channel");
   if (!t || (t->axis != 1 || static_cast<int64_t>(t->ids.size()) != cin)) {
     if (t) block(t->ids, why);
     int32_t first = fresh(cout, why);
@@ -421,7 +429,7 @@ bool ChannelDeps::gemmOrMatMul(Node* n) {
   if (Track* t = track(a)) {
     int64_t red = gemm ? (n->intAttr("transA", 0) ? 0 : 1) : rank_a - 1;
     if (t->axis != red || static_cast<int64_t>(t->ids.size()) != k)
-      block(t->ids, fmt::format("{} reads them along another axis", label));
+      block(t->ids, at(*n, "reads them along another axis"));
     else
       slices_.push_back({n, 1, trans_b ? 1 : 0, a});
   }
@@ -430,15 +438,15 @@ bool ChannelDeps::gemmOrMatMul(Node* n) {
   std::string why;
   const std::string excluded = select_.exclusionReason(*n);
   if (out_axis < 0)
-    why = fmt::format("the rank of {}'s output is unknown", label);
+    why = at(*n, "has an output of unknown rank");
   else if (!excluded.empty())
-    why = fmt::format("{} is {}", label, excluded);
+    why = fmt::format("{} [{}]", excluded, label);
   else if (!select_.includes(*n))
-    why = fmt::format("{} is not in include-ops", n->opType());
+    why = fmt::format("{} is not in include-ops [{}]", n->opType(), label);
   else if (!isPrunableFloat(w.dtype()))
-    why = fmt::format("the weight of {} is {}", label, dtypeName(w.dtype()));
+    why = fmt::format("its weight is {} [{}]", dtypeName(w.dtype()), label);
   else if (w.numel() < min_size_)
-    why = fmt::format("the weight of {} has fewer than min-size={} elements", label, min_size_);
+    why = fmt::format("its weight has fewer than min-size={} elements [{}]", min_size_, label);
   bool bias_slice = false;
   int64_t bias_axis = 0;
   if (gemm && why.empty() && n->numInputs() > 2 && n->input(2)) {
@@ -446,9 +454,9 @@ bool ChannelDeps::gemmOrMatMul(Node* n) {
     int64_t rc = rankOf(c);
     int64_t last = rc > 0 ? dimOf(c, rc - 1) : 1;
     if (rc < 0 || last < 0)
-      why = fmt::format("the shape of {}'s C input is unknown", label);
+      why = at(*n, "has a C input of unknown shape");
     else if (last != 1 && !constantRoot(const_cast<Value*>(c)))
-      why = fmt::format("the C input of {} is not constant", label);
+      why = at(*n, "has a C input that is not constant");
     else if (last != 1) {
       bias_slice = true;
       bias_axis = rc - 1;
@@ -475,16 +483,16 @@ bool ChannelDeps::perChannel(Node* n) {
   const std::string label = nodeLabel(*n);
   const size_t params = n->is("BatchNormalization") ? 5 : 3;
   std::string why;
-  if (t->axis != 1) why = fmt::format("{} normalizes along another axis", label);
+  if (t->axis != 1) why = at(*n, "normalizes along another axis");
   for (size_t i = 1; i < params && why.empty(); ++i) {
     auto p = i < n->numInputs() ? constantValue(n->input(i)) : std::nullopt;
     if (!p || p->dims().size() != 1 || p->numel() != static_cast<int64_t>(t->ids.size()))
-      why = fmt::format("the parameters of {} are not constant per channel", label);
+      why = at(*n, "has parameters that are not constant per channel");
   }
   for (size_t i = 1; i < n->numOutputs() && why.empty(); ++i)
-    if (outputUsed(n, i)) why = fmt::format("{} has its running statistics in use", label);
+    if (outputUsed(n, i)) why = at(*n, "has its running statistics in use");
   for (size_t i = 1; i < n->numInputs() && why.empty(); ++i)
-    if (track(n->input(i))) why = fmt::format("{} reads them as a parameter", label);
+    if (track(n->input(i))) why = at(*n, "reads them as a parameter");
   if (!why.empty()) {
     block(t->ids, why);
     return true;
@@ -507,17 +515,17 @@ bool ChannelDeps::broadcast(Node* n) {
       blockValue(v, why);
     return true;
   };
-  if (!y || out_rank < 0) return blockAll(fmt::format("the rank of {}'s output is unknown", label));
+  if (!y || out_rank < 0) return blockAll(at(*n, "has an output of unknown rank"));
   int64_t axis = -1;
   const Track* first = nullptr;
   for (const Value* v : n->inputs()) {
     const Track* t = track(v);
     if (!t) continue;
     int64_t r = rankOf(v);
-    if (r < 0) return blockAll(fmt::format("the rank of an input of {} is unknown", label));
+    if (r < 0) return blockAll(at(*n, "has an input of unknown rank"));
     int64_t a = t->axis + (out_rank - r);
     if (axis >= 0 && a != axis)
-      return blockAll(fmt::format("{} combines channels of different axes", label));
+      return blockAll(at(*n, "combines channels of different axes"));
     axis = a;
     if (!first) first = t;
   }
@@ -529,13 +537,13 @@ bool ChannelDeps::broadcast(Node* n) {
     if (!v) continue;
     if (const Track* t = track(v)) {
       if (static_cast<int64_t>(t->ids.size()) != len)
-        return blockAll(fmt::format("{} combines channels of different counts", label));
+        return blockAll(at(*n, "combines channels of different counts"));
       for (size_t p = 0; p < ids.size(); ++p)
         unite(ids[p], t->ids[p]);
       continue;
     }
     int64_t r = rankOf(v);
-    if (r < 0) return blockAll(fmt::format("the rank of an input of {} is unknown", label));
+    if (r < 0) return blockAll(at(*n, "has an input of unknown rank"));
     int64_t a = axis - (out_rank - r);
     if (a < 0) continue;  // broadcast along the channels
     int64_t d = dimOf(v, a);
@@ -544,8 +552,8 @@ bool ChannelDeps::broadcast(Node* n) {
       params.push_back({n, i, a, y});
       continue;
     }
-    return blockAll(fmt::format("{} ({}) combines them with '{}', whose channels stay", label,
-                                n->opType(), v->name()));
+    return blockAll(fmt::format("{} combines them with channels that stay [{}: '{}']",
+                                n->opType(), label, v->name()));
   }
   slices_.insert(slices_.end(), params.begin(), params.end());
   setTrack(y, axis, std::move(ids));
@@ -561,13 +569,13 @@ bool ChannelDeps::concat(Node* n) {
       blockValue(v, why);
     return true;
   };
-  if (rank < 0) return blockAll(fmt::format("the rank of {}'s output is unknown", label));
+  if (rank < 0) return blockAll(at(*n, "has an output of unknown rank"));
   const int64_t c = normAxis(n->intAttr("axis", 0), rank);
   int64_t axis = -1;
   for (const Value* v : n->inputs())
     if (const Track* t = track(v)) {
       if (axis >= 0 && t->axis != axis)
-        return blockAll(fmt::format("{} joins channels of different axes", label));
+        return blockAll(at(*n, "joins channels of different axes"));
       axis = t->axis;
     }
   std::vector<int32_t> ids;
@@ -579,8 +587,8 @@ bool ChannelDeps::concat(Node* n) {
       }
       int64_t d = dimOf(v, c);
       if (d < 0)
-        return blockAll(fmt::format("{} joins them with '{}' of unknown size", label, v->name()));
-      int32_t f = fresh(d, fmt::format("{} (Concat) joins them with '{}', whose channels stay",
+        return blockAll(at(*n, "joins them with a tensor of unknown size"));
+      int32_t f = fresh(d, fmt::format("Concat joins them with channels that stay [{}: '{}']",
                                        label, v->name()));
       for (int64_t i = 0; i < d; ++i)
         ids.push_back(f + static_cast<int32_t>(i));
@@ -592,13 +600,13 @@ bool ChannelDeps::concat(Node* n) {
     const Track* t = track(v);
     if (!t)
       return blockAll(
-          fmt::format("{} (Concat) joins them with '{}', whose channels stay", label, v->name()));
+          fmt::format("Concat joins them with channels that stay [{}: '{}']", label, v->name()));
     if (ids.empty()) {
       ids = t->ids;
       continue;
     }
     if (t->ids.size() != ids.size())
-      return blockAll(fmt::format("{} joins channels of different counts", label));
+      return blockAll(at(*n, "joins channels of different counts"));
     for (size_t p = 0; p < ids.size(); ++p)
       unite(ids[p], t->ids[p]);
   }
@@ -626,7 +634,7 @@ bool ChannelDeps::split(Node* n) {
   if (opset_ >= 13 && n->numInputs() > 1 && n->input(1)) {
     auto v = intsOf(n->input(1));
     if (!v) {
-      block(t->ids, fmt::format("{} (Split) has sizes computed at run time", label));
+      block(t->ids, at(*n, "has sizes computed at run time"));
       return true;
     }
     sizes = *v;
@@ -636,14 +644,14 @@ bool ChannelDeps::split(Node* n) {
     int64_t parts = n->attr("num_outputs") ? n->intAttr("num_outputs", 1)
                                            : static_cast<int64_t>(n->numOutputs());
     if (parts < 1 || len % parts) {
-      block(t->ids, fmt::format("{} (Split) splits them unevenly", label));
+      block(t->ids, at(*n, "splits them unevenly"));
       return true;
     }
     sizes.assign(static_cast<size_t>(parts), len / parts);
   }
   if (sizes.size() != n->numOutputs() ||
       std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) != len) {
-    block(t->ids, fmt::format("{} (Split) has sizes that do not add up", label));
+    block(t->ids, at(*n, "has sizes that do not add up"));
     return true;
   }
   int64_t offset = 0;
@@ -651,7 +659,7 @@ bool ChannelDeps::split(Node* n) {
   for (size_t i = 0; i < sizes.size(); ++i) {
     std::vector<int32_t> part(all.begin() + offset, all.begin() + offset + sizes[i]);
     if (!n->output(i)) {
-      block(part, fmt::format("{} (Split) has an output that is not produced", label));
+      block(part, at(*n, "has an output that is not produced"));
     } else {
       // Each part keeps at least one channel and rounds on its own: it is its own partition.
       split_parts_.push_back(part);
@@ -680,7 +688,7 @@ bool ChannelDeps::flatten(Node* n) {
     (d < t->axis ? outer : inner) *= std::max<int64_t>(v, 1);
   }
   if (!known) {
-    block(t->ids, fmt::format("{} (Flatten) merges them with dims of unknown size", label));
+    block(t->ids, at(*n, "merges them with dims of unknown size"));
     return true;
   }
   std::vector<int32_t> ids;
@@ -793,7 +801,7 @@ bool ChannelDeps::reshape(Node* n) {
   const std::string label = nodeLabel(*n);
   if (!t || track(n->input(1))) return false;
   auto blockIt = [&](const std::string& what) {
-    block(t->ids, fmt::format("{} (Reshape) {}", label, what));
+    block(t->ids, at(*n, what));
     return true;
   };
   const Shape* in_shape = shapeOfValue(x);
@@ -907,12 +915,12 @@ bool ChannelDeps::shapeOf(Node* n) {
     for (int64_t i : idx.value_or(std::vector<int64_t>{}))
       ok = ok && normAxis(i, end - start) + start != t->axis;
     if (!ok) {
-      block(t->ids, fmt::format("{} (Shape) reads their count", nodeLabel(*n)));
+      block(t->ids, at(*n, "reads their count"));
       return true;
     }
   }
   if (n->output(0)->isGraphOutput())
-    block(t->ids, fmt::format("{} (Shape) reads their count", nodeLabel(*n)));
+    block(t->ids, at(*n, "reads their count"));
   return true;
 }
 
@@ -928,7 +936,7 @@ bool ChannelDeps::axisMoving(Node* n) {
   if (rank < 0) return false;
   const int64_t a = t->axis;
   auto blockIt = [&](const std::string& what) {
-    block(t->ids, fmt::format("{} ({}) {}", label, op, what));
+    block(t->ids, at(*n, what));
     return true;
   };
   // Axes from an attribute (older opsets) or a constant input.

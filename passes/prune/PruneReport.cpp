@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace mopt {
 
 int64_t PruneReport::prunedParams() const {
@@ -37,8 +39,16 @@ std::string count(int64_t v) {
   if (v < 0) return "?";
   if (v >= 10'000'000'000) return fmt::format("{:.2f} G", static_cast<double>(v) / 1e9);
   if (v >= 10'000'000) return fmt::format("{:.2f} M", static_cast<double>(v) / 1e6);
-  if (v >= 100'000) return fmt::format("{:.1f} k", static_cast<double>(v) / 1e3);
+  if (v >= 10'000) return fmt::format("{:.1f} k", static_cast<double>(v) / 1e3);
   return std::to_string(v);
+}
+
+// Width of the layer column: the longest name, within reason.
+size_t nameWidth(const PruneReport& r) {
+  size_t w = 5;
+  for (const auto& l : r.layers)
+    w = std::max(w, l.node.size());
+  return std::min<size_t>(w, 60);
 }
 
 std::string factor(int64_t before, int64_t after) {
@@ -50,12 +60,13 @@ std::string factor(int64_t before, int64_t after) {
 
 std::string pruneReportText(const PruneReport& r) {
   std::string out = fmt::format("{} ({})\n", r.pass, r.settings);
+  const size_t w = nameWidth(r);
   if (!r.structured) {
-    out += fmt::format("{:<40} {:<10} {:>12} {:>9} {:>9}\n", "layer", "op", "weights", "zeros was",
-                       "zeros now");
+    out += fmt::format("{:<{}}  {:<13} {:>12} {:>13} {:>12}\n", "layer", w, "op", "weights",
+                       "zeros before", "zeros after");
     for (const auto& l : r.layers)
       out +=
-          fmt::format("{:<40} {:<10} {:>12} {:>8.2f}% {:>8.2f}%\n", l.node, l.op, l.params,
+          fmt::format("{:<{}}  {:<13} {:>12} {:>12.2f}% {:>11.2f}%\n", l.node, w, l.op, l.params,
                       100 * ratio(l.zeros_before, l.params), 100 * ratio(l.zeros_after, l.params));
     out += fmt::format(
         "total: {} weights in {} layers, {} zeros ({:.2f}%), before {} ({:.2f}%); model "
@@ -64,10 +75,10 @@ std::string pruneReportText(const PruneReport& r) {
         100 * ratio(r.zerosAfter(), r.prunedParams()), r.zerosBefore(),
         100 * ratio(r.zerosBefore(), r.prunedParams()), r.model_params_after);
   } else {
-    out += fmt::format("{:<40} {:<10} {:>15} {:>23} {:>25}\n", "layer", "op", "channels",
+    out += fmt::format("{:<{}}  {:<13} {:>16}  {:>20}  {:>22}\n", "layer", w, "op", "channels",
                        "parameters", "MACs");
     for (const auto& l : r.layers)
-      out += fmt::format("{:<40} {:<10} {:>6} -> {:<6} {:>10} -> {:<10} {:>11} -> {:<11}\n", l.node,
+      out += fmt::format("{:<{}}  {:<13} {:>6} -> {:<6}  {:>8} -> {:<8}  {:>9} -> {}\n", l.node, w,
                          l.op, l.channels_before, l.channels_after, count(l.params_before),
                          count(l.params_after), count(l.macs_before), count(l.macs_after));
     out += fmt::format("total: parameters {} -> {} ({}), MACs {} -> {} ({})\n",

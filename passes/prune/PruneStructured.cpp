@@ -203,6 +203,13 @@ std::pair<int64_t, int64_t> layerSize(const Node& n) {
   return {ch, params};
 }
 
+// The part of a ChannelDeps reason that says what happens, without where ("Softmax normalizes
+// over them [head/softmax]" -> "Softmax normalizes over them"): notes group layers by it.
+std::string generic(const std::string& why) {
+  auto b = why.rfind(" [");
+  return b == std::string::npos ? why : why.substr(0, b);
+}
+
 // Re-infers every shape of a copy from scratch and compares with the rewrite's own.
 void checkShapes(const Model& m) {
   Model copy = cloneModel(m);
@@ -276,7 +283,7 @@ bool PruneStructuredPass::run(Model& model, PassContext& ctx) {
 
   ChannelDeps deps(model, select, opts_.getInt("min-size"));
   for (const auto& [n, why] : deps.rejected())
-    skips.add(*n, why);
+    skips.add(*n, generic(why));
   const auto& sources = deps.sources();
 
   // Units: classes of tied channels that touch a source, in order of first appearance.
@@ -496,7 +503,7 @@ bool PruneStructuredPass::run(Model& model, PassContext& ctx) {
       if (b != group_block.end()) {
         pg.status = "kept: " + b->second;
         for (size_t s = 0; s < sources.size(); ++s)
-          if (groupRoot(s) == gr) skips.add(*sources[s].node, b->second);
+          if (groupRoot(s) == gr) skips.add(*sources[s].node, generic(b->second));
       } else if (group_overridden[gr] && group_ratio[gr] == 0) {
         pg.status = "kept: overridden to ratio 0";
       } else {

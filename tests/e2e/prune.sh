@@ -64,9 +64,9 @@ check "structured digits CNN: conv 16 -> 8, conv 32 -> 16, hidden 64 -> 32" \
   $PC channels "$WORK/st.onnx" "/0/Conv=8,/3/Conv=16,/8/Gemm=32,/10/Gemm=10"
 check "structured digits CNN: MACs fall >= 3.5x" $PC macs "$WORK/st.json" --min-factor 3.5
 
-# The dependency test model: half of every group's channels are dead, so l1/l2/bn-scale must
-# remove exactly those, and the pruned model must compute the same logits (any channel removed
-# from the wrong place, or a consumer sliced wrongly, shows up as a difference).
+# The dependency test model (prune_check.py net): half of every group's channels are dead, so
+# l1/l2/bn-scale must remove exactly those, and the pruned model must compute the same logits
+# (any channel removed from the wrong place, or a consumer sliced wrongly, shows up).
 $PC net "$WORK" >/dev/null 2>&1
 NET=$WORK/net.onnx
 for imp in l1 l2 bn-scale; do
@@ -80,8 +80,8 @@ for imp in l1 l2 bn-scale; do
 done
 check "dependency net: valid (onnx full check), inputs and outputs keep their shapes" \
   $PC valid "$WORK/net.l1.onnx" "$NET"
-check "dependency net: every group halved (residual 16->8, branches 12->6 and 20->10, depthwise 32->16, split parts 12->6, depthwise x2 24->12, hidden 32->16)" \
-  $PC channels "$WORK/net.l1.onnx" "/stem/Conv=8,/r2/Conv=8,/r1/Conv=8,/b1/Conv=6,/b2/Conv=10,/dw/Conv=16,/pw/Conv=12,/dw2/Conv=12,/fc1/Gemm=16,/fc2/Gemm=10"
+check "dependency net: every group halved (residual 16->8, branches 12->6 and 20->10, depthwise 32->16, split parts 12->6, depthwise x2 24->12, transposed 16->8, hidden 32->16)" \
+  $PC channels "$WORK/net.l1.onnx" "/stem/Conv=8,/r2/Conv=8,/r1/Conv=8,/b1/Conv=6,/b2/Conv=10,/dw/Conv=16,/pw/Conv=12,/dw2/Conv=12,/up/ConvTranspose=8,/fc1/Gemm=16,/fc2/Gemm=10"
 $MOPT prune "$NET" -o "$WORK/net.rand.onnx" --method structured --importance random --seed 3 2>/dev/null
 $ORT_RUN run "$WORK/net.rand.onnx" --inputs "$WORK/net_in.npz" -o "$WORK/net.rand.npz"
 check "dependency net: random importance removes live channels (the check can fail)" \

@@ -3,7 +3,8 @@
 
   prune_check.py net DIR            a CNN with a residual block, a Concat of two conv branches, a
                                     depthwise conv (and one with multiplier 2), a Split whose parts
-                                    are added, BatchNorms and a Flatten -> Gemm head, in which
+                                    are added, a ConvTranspose, BatchNorms and a Flatten -> Gemm
+                                    head, in which
                                     exactly half of every prunable group's channels are dead (zero
                                     weights, biases, BN gamma/beta/mean): DIR/net.onnx,
                                     DIR/net.traced.pt, DIR/net_in.npz, DIR/net_ref.npz (torch)
@@ -52,7 +53,8 @@ def net(args):
             s.bn3 = nn.BatchNorm2d(32)
             s.pw = nn.Conv2d(32, 24, 1)
             s.dw2 = nn.Conv2d(12, 24, 3, padding=1, groups=12)
-            s.fc1 = nn.Linear(24 * 16, 32)
+            s.up = nn.ConvTranspose2d(24, 16, 2, stride=2)
+            s.fc1 = nn.Linear(16 * 16, 32)
             s.fc2 = nn.Linear(32, 10)
 
         def forward(s, x):
@@ -64,6 +66,7 @@ def net(args):
             a, b = s.pw(x).split([12, 12], dim=1)                    # split, parts added
             x = nn.functional.max_pool2d(a + b, 2)
             x = torch.relu(s.dw2(x))                                 # depthwise, multiplier 2
+            x = nn.functional.max_pool2d(torch.relu(s.up(x)), 2)     # transposed conv
             x = torch.relu(s.fc1(torch.flatten(x, 1)))               # Flatten -> Gemm
             return s.fc2(x)
 
@@ -98,6 +101,9 @@ def net(args):
     dead_bn(m.bn3, cat)
     dead(m.pw, [k for k in range(1, 12, 2)] + [k + 12 for k in range(1, 12, 2)])
     dead(m.dw2, [o for k in range(1, 12, 2) for o in (2 * k, 2 * k + 1)])
+    with torch.no_grad():  # ConvTranspose weights are [in, out, kH, kW]
+        m.up.weight[:, 1::2] = 0
+        m.up.bias[1::2] = 0
     dead(m.fc1, range(1, 32, 2))
 
     x = torch.randn(4, 3, 8, 8)
@@ -211,8 +217,13 @@ def channels(args):
             print(f"no node {name}")
             return False
         t = w.get(node.input[1])
-        out = t.shape[1] if node.op_type == "Gemm" and not any(
-            a.name == "transB" and a.i for a in node.attribute) else t.shape[0]
+        attrs = {a.name: a.i for a in node.attribute}
+        if node.op_type == "Gemm":
+            out = t.shape[0] if attrs.get("transB", 0) else t.shape[1]
+        elif node.op_type == "ConvTranspose":
+            out = t.shape[1] * attrs.get("group", 1)
+        else:
+            out = t.shape[0]
         got.append(f"{name}={out}")
         ok = ok and out == int(want)
     print("output channels: " + ", ".join(got) + f" (expected {args.expect})")

@@ -275,8 +275,8 @@ TEST_CASE("prune-magnitude: exact counts per layer or globally, biases and embed
   SECTION("globally: one threshold, small-valued layers lose most") {
     runPipeline(m, "prune-magnitude{sparsity=0.5,scope=global}");
     CHECK(zerosOf(m, "w1") + zerosOf(m, "shared") + zerosOf(m, "w4") == (48 + 36 + 18) / 2);
-    CHECK(zerosOf(m, "w4") == 18);     // sigma 0.01: all below the threshold
-    CHECK(zerosOf(m, "shared") < 6);   // sigma 10: nearly all above
+    CHECK(zerosOf(m, "w4") == 18);    // sigma 0.01: all below the threshold
+    CHECK(zerosOf(m, "shared") < 6);  // sigma 10: nearly all above
   }
   SECTION("exclusions, min-size, Gather on request") {
     auto st = runPipeline(m,
@@ -472,11 +472,11 @@ TEST_CASE("prune-structured keeps what it cannot follow and says why", "[prune]"
   for (const auto& n : st[0].notes)
     notes += n + "\n";
   INFO(notes);
-  CHECK(notes.find("softmax (Softmax) normalizes over them (s)") != std::string::npos);
-  CHECK(notes.find("g2 is a grouped convolution (group=2)") != std::string::npos);
-  CHECK(notes.find("reshape (Reshape) moves them across other dims") != std::string::npos);
-  CHECK(notes.find("mystery (domain com.example) reads them") != std::string::npos);
-  CHECK(notes.find("'o' is a graph output (o)") != std::string::npos);
+  CHECK(notes.find("left 1 Conv unpruned: Softmax normalizes over them (s)") != std::string::npos);
+  CHECK(notes.find("a grouped Conv needs whole groups (pre)") != std::string::npos);
+  CHECK(notes.find("Reshape moves them across other dims (r)") != std::string::npos);
+  CHECK(notes.find("an op of domain com.example reads them (u)") != std::string::npos);
+  CHECK(notes.find("a graph output keeps its shape (o)") != std::string::npos);
 }
 
 TEST_CASE("prune-structured follows Reshape, Transpose and Split", "[prune]") {
