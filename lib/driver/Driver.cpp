@@ -1,6 +1,9 @@
 // Subcommand implementations: load, run passes, save; nothing here parses flags.
 #include "driver/Driver.h"
 
+#include "driver/Report.h"
+#include "support/Sha256.h"
+
 #include "data/Npy.h"
 
 #include "ir/Error.h"
@@ -13,8 +16,12 @@
 
 #include <sys/stat.h>
 
+#include <glob.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 namespace mopt {
 
@@ -137,14 +144,28 @@ RunResult runPipeline(const RunRequest& req) {
     fail(ErrorKind::Usage, "no input model (give one, or `input:` in the file)");
   if (req.write_output) checkOutputPath(spec.input, spec.output, req.in_place);
 
+  auto t0 = std::chrono::steady_clock::now();
+  RunReport rep;
+  rep.input = spec.input;
+  rep.output = spec.output;
+  rep.pipeline = r.canonical;
+  rep.mopt_version = MOPT_VERSION;
+  rep.input_sha256 = sha256File(spec.input);
   Model m = loadModel(spec.input, req.load);
+  weightTotals(m, rep.weight_bytes_before, rep.parameters_before);
+  // The gates compare against the input model: a cheap copy (tensor bytes are shared).
+  std::optional<Model> before;
+  if (spec.gates) before = cloneModel(m);
   PassManagerOptions pmo;
   pmo.verify_each = req.verify_each;
   pmo.schemas = &onnxSchemas();
   pmo.print_ir_after = req.print_ir_after;
   pmo.ir_out = req.ir_out;
+  pmo.threads = std::max(1, req.threads);
   r.stats = PassManager(pmo).run(spec.pipeline, m);
-  // Provenance: what produced this file, so a reader can reproduce it.
+  rep.passes = r.stats;
+  // Provenance: what produced this file, so a reader can reproduce it. (Not the thread count
+  // or the time: the output does not depend on them.)
   auto setMeta = [&m](const std::string& key, const std::string& value) {
     for (auto& kv : m.metadata_props)
       if (kv.first == key) {
@@ -155,11 +176,95 @@ RunResult runPipeline(const RunRequest& req) {
   };
   setMeta("mopt.version", MOPT_VERSION);
   setMeta("mopt.pipeline", r.canonical);
-  if (!req.write_output) return r;
-  SaveOptions so;  // ONNX, or TorchScript when the output is .pt/.pth/.ts
-  so.onnx = spec.save;
-  r.saved = saveModel(m, spec.output, so);
+  setMeta("mopt.input_sha256", rep.input_sha256);
+  if (spec.gates) {
+    const DataSetSpec* data = spec.gates->data.empty() ? nullptr : &spec.data.at(spec.gates->data);
+    r.gates = evaluateGates(*before, m, *spec.gates, data, pmo.threads);
+    for (const auto& g : r.gates)
+      r.gates_passed = r.gates_passed && g.passed;
+  }
+  rep.gates = r.gates;
+  rep.gates_passed = r.gates_passed;
+  if (req.write_output && (r.gates_passed || req.keep_failed)) {
+    SaveOptions so;  // ONNX, or TorchScript when the output is .pt/.pth/.ts
+    so.onnx = spec.save;
+    r.saved = saveModel(m, spec.output, so);
+    r.written = true;
+    rep.written = true;
+    rep.output_sha256 = sha256File(spec.output);
+  }
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ReportSpec out = spec.report;
+  if (!req.report_json.empty()) out.json = req.report_json;
+  if (!req.report_markdown.empty()) out.markdown = req.report_markdown;
+  if (!req.report_svg.empty()) out.svg = req.report_svg;
+  writeReports(rep, out.json, out.markdown, out.svg);
+  r.output_sha256 = rep.output_sha256;
   return r;
+}
+
+std::vector<BatchItem> runBatch(const RunRequest& req, const std::string& glob_pattern,
+                                const std::string& output_dir) {
+  if (output_dir.empty()) fail(ErrorKind::Usage, "--input-glob needs --output-dir");
+  glob_t g{};
+  int rc = ::glob(glob_pattern.c_str(), 0, nullptr, &g);
+  std::vector<std::string> inputs;
+  if (rc == 0)
+    for (size_t i = 0; i < g.gl_pathc; ++i)
+      inputs.emplace_back(g.gl_pathv[i]);
+  globfree(&g);
+  if (inputs.empty()) fail(ErrorKind::Usage, "--input-glob '{}' matches no file", glob_pattern);
+  std::sort(inputs.begin(), inputs.end());
+  std::error_code ec;
+  std::filesystem::create_directories(output_dir, ec);
+  if (ec)
+    fail(ErrorKind::Usage, "{}: cannot create the output folder: {}", output_dir, ec.message());
+  std::vector<BatchItem> items;
+  for (const auto& in : inputs) {
+    BatchItem item;
+    item.input = in;
+    item.output = output_dir + "/" + baseName(in);
+    RunRequest one = req;
+    one.input = in;
+    one.output = item.output;
+    // Each model gets its own report files, named after it, when the run asks for reports.
+    auto stem = [&](const std::string& ext) { return output_dir + "/" + baseName(in) + ext; };
+    if (!req.report_json.empty()) one.report_json = stem(".report.json");
+    if (!req.report_markdown.empty()) one.report_markdown = stem(".report.md");
+    if (!req.report_svg.empty()) one.report_svg = stem(".report.svg");
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      RunResult res = runPipeline(one);
+      item.code = res.gates_passed ? 0 : kGateFailedExitCode;
+      item.message = res.gates_passed ? "ok" : "gate failed";
+      for (const auto& gr : res.gates)
+        if (!gr.passed)
+          item.message += fmt::format(": {} {:.4g} (limit {:.4g})", gr.name, gr.value, gr.limit);
+      item.output_sha256 = res.output_sha256;
+    } catch (const Error& e) {
+      item.code = static_cast<int>(e.kind());
+      item.message = e.what();
+    } catch (const std::exception& e) {
+      item.code = static_cast<int>(ErrorKind::Internal);
+      item.message = e.what();
+    }
+    item.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    items.push_back(item);
+  }
+  return items;
+}
+
+std::string batchSummary(const std::vector<BatchItem>& items) {
+  std::string out = fmt::format("{:<40} {:>6} {:>8}  {}\n", "model", "exit", "time s", "result");
+  int failed = 0;
+  for (const auto& i : items) {
+    out +=
+        fmt::format("{:<40} {:>6} {:>8.2f}  {}\n", baseName(i.input), i.code, i.seconds, i.message);
+    failed += i.code != 0;
+  }
+  out += fmt::format("{} model(s), {} ok, {} failed\n", items.size(),
+                     items.size() - static_cast<size_t>(failed), failed);
+  return out;
 }
 
 std::string passStatsTable(const std::vector<PassStats>& stats) {

@@ -1,6 +1,7 @@
 // The library behind each CLI subcommand: one request struct in, one result out.
 #pragma once
 
+#include "driver/Gates.h"
 #include "driver/PipelineSpec.h"
 #include "frontend/torchscript/TorchScript.h"
 #include "pass/PassManager.h"
@@ -60,12 +61,33 @@ struct RunRequest {
   LoadOptions load;  // how to read the input model
   // false: run the passes for what they write themselves (reports, exports); no model output.
   bool write_output = true;
+  int threads = 1;           // PassContext::threads: executor threads for calibration etc.
+  bool keep_failed = false;  // write the model even when a gate fails
+  std::string report_json, report_markdown, report_svg;  // override the file's `report:`
 };
 struct RunResult {
   std::string input, output, canonical;
   std::vector<PassStats> stats;
   OnnxSaveResult saved;
+  std::vector<GateResult> gates;
+  bool gates_passed = true;
+  bool written = false;
+  std::string output_sha256;
 };
+
+// The exit code of a run whose gates failed (docs/cli.md).
+constexpr int kGateFailedExitCode = 4;
+
+// `mopt run --input-glob`: the pipeline over every matching model, outputs into `output_dir`
+// under their own names. A failing model does not stop the others.
+struct BatchItem {
+  std::string input, output, message, output_sha256;
+  int code = 0;
+  double seconds = 0;
+};
+std::vector<BatchItem> runBatch(const RunRequest& req, const std::string& glob_pattern,
+                                const std::string& output_dir);
+std::string batchSummary(const std::vector<BatchItem>& items);
 RunResult runPipeline(const RunRequest& req);
 std::string passStatsTable(const std::vector<PassStats>& stats);
 

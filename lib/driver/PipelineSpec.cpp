@@ -7,6 +7,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
+
 namespace mopt {
 
 std::optional<ExternalDataMode> parseExternalDataMode(const std::string& s) {
@@ -34,8 +36,8 @@ class SpecLoader {
       error(root, "the pipeline file must be a mapping with keys input, output, passes");
     PipelineSpec spec;
     spec.source = path_;
-    static const std::vector<std::string> kKeys = {"version", "input", "output", "passes",
-                                                   "output_options"};
+    static const std::vector<std::string> kKeys = {"version", "input", "output", "data",
+                                                   "passes",  "gates", "report", "output_options"};
     for (const auto& kv : root) {
       std::string key = kv.first.Scalar();
       if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
@@ -49,8 +51,11 @@ class SpecLoader {
       error(root["version"], "unsupported pipeline version (this mopt reads version 1)");
     if (root["input"]) spec.input = resolve(scalar(root["input"], "input"));
     if (root["output"]) spec.output = resolve(scalar(root["output"], "output"));
+    if (root["data"]) dataSets(root["data"], spec);
     if (!root["passes"]) error(root, "the pipeline file has no 'passes' list");
-    passes(root["passes"], spec.pipeline);
+    passes(root["passes"], spec);
+    if (root["gates"]) gates(root["gates"], spec);
+    if (root["report"]) report(root["report"], spec);
     if (root["output_options"]) outputOptions(root["output_options"], spec);
     return spec;
   }
@@ -89,7 +94,160 @@ class SpecLoader {
     error(n, "option '" + key + "' must be a value or a list of values");
   }
 
-  void passes(const YAML::Node& list, Pipeline& pipeline) {
+  void unknownKey(const YAML::Node& at, const std::string& key,
+                  const std::vector<std::string>& keys, const std::string& what) {
+    std::string hint = nearestName(key, keys);
+    error(at, "unknown " + what + " '" + key + "'" +
+                  (hint.empty() ? " (" + what + "s: " + join(keys, ", ") + ")"
+                                : "; did you mean '" + hint + "'?"));
+  }
+
+  double number(const YAML::Node& n, const std::string& what) {
+    std::string v = scalar(n, what);
+    char* end = nullptr;
+    double d = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end) error(n, "'" + what + "' must be a number, got '" + v + "'");
+    return d;
+  }
+
+  void dataSets(const YAML::Node& n, PipelineSpec& spec) {
+    if (!n.IsMap()) error(n, "'data' must map names to data sets");
+    static const std::vector<std::string> kKeys = {"path", "map", "labels"};
+    for (const auto& kv : n) {
+      std::string name = kv.first.Scalar();
+      DataSetSpec d;
+      if (kv.second.IsScalar()) {
+        d.path = resolve(kv.second.Scalar());
+      } else if (kv.second.IsMap()) {
+        for (const auto& f : kv.second) {
+          std::string key = f.first.Scalar();
+          if (key == "path") {
+            d.path = resolve(scalar(f.second, "path"));
+          } else if (key == "labels") {
+            d.labels = scalar(f.second, "labels");
+          } else if (key == "map") {
+            if (!f.second.IsMap()) error(f.second, "'map' must map graph inputs to array names");
+            for (const auto& m : f.second)
+              d.map.emplace_back(m.first.Scalar(), scalar(m.second, "map"));
+          } else {
+            unknownKey(f.first, key, kKeys, "data-set key");
+          }
+        }
+      } else {
+        error(kv.second,
+              "data set '" + name + "' must be a path or a mapping with path, map, labels");
+      }
+      if (d.path.empty()) error(kv.second, "data set '" + name + "' has no path");
+      spec.data[name] = std::move(d);
+    }
+  }
+
+  // "@name" option values: the data set's path; its map and labels fill the pass's matching
+  // options (X-data -> X-map, X-labels; data -> data-map, labels) unless given.
+  void resolveDataRefs(const std::string& pass,
+                       std::vector<std::pair<std::string, RawOptionValue>>& options,
+                       const YAML::Node& at, const PipelineSpec& spec) {
+    const PassEntry* e = reg_.find(pass);
+    std::vector<std::pair<std::string, RawOptionValue>> added;
+    for (auto& [key, value] : options) {
+      if (value.is_list || value.items.empty() || value.items[0].rfind("@", 0) != 0) continue;
+      std::string name = value.items[0].substr(1);
+      auto it = spec.data.find(name);
+      if (it == spec.data.end()) {
+        std::vector<std::string> names;
+        for (const auto& [n, d] : spec.data)
+          names.push_back(n);
+        std::string hint = nearestName(name, names);
+        error(at, "pass '" + pass + "': option '" + key + "' names data set '" + name +
+                      "', which the 'data' "
+                      "section does not define" +
+                      (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+      }
+      value.items[0] = it->second.path;
+      std::string prefix = key == "data" ? "data"
+                           : key.size() > 5 && key.compare(key.size() - 5, 5, "-data") == 0
+                               ? key.substr(0, key.size() - 5)
+                               : "";
+      if (prefix.empty() || !e) continue;
+      auto has = [&](const std::string& opt) {
+        bool declared = false;
+        for (const auto& o : e->info->options)
+          declared = declared || o.name == opt;
+        bool given = false;
+        for (const auto& [k, v] : options)
+          given = given || k == opt;
+        for (const auto& [k, v] : added)
+          given = given || k == opt;
+        return declared && !given;
+      };
+      std::string map_opt = prefix + "-map";
+      if (!it->second.map.empty() && has(map_opt)) {
+        RawOptionValue m;
+        m.is_list = true;
+        for (const auto& [in, arr] : it->second.map)
+          m.items.push_back(in + "=" + arr);
+        added.emplace_back(map_opt, m);
+      }
+      std::string labels_opt = key == "data" ? "labels" : prefix + "-labels";
+      if (!it->second.labels.empty() && has(labels_opt))
+        added.emplace_back(labels_opt, RawOptionValue::scalar(it->second.labels));
+    }
+    options.insert(options.end(), added.begin(), added.end());
+  }
+
+  void gates(const YAML::Node& n, PipelineSpec& spec) {
+    if (!n.IsMap()) error(n, "'gates' must be a mapping");
+    static const std::vector<std::string> kKeys = {
+        "data",       "samples",        "max-accuracy-drop",
+        "min-cosine", "max-size-ratio", "max-latency-ratio"};
+    GateSpec g;
+    for (const auto& kv : n) {
+      std::string key = kv.first.Scalar();
+      if (key == "data") {
+        g.data = scalar(kv.second, key);
+        if (!spec.data.count(g.data))
+          error(kv.second, "gates: data set '" + g.data + "' is not defined in 'data'");
+      } else if (key == "samples") {
+        g.samples = static_cast<int64_t>(number(kv.second, key));
+      } else if (key == "max-accuracy-drop") {
+        g.max_accuracy_drop = number(kv.second, key);
+      } else if (key == "min-cosine") {
+        g.min_cosine = number(kv.second, key);
+      } else if (key == "max-size-ratio") {
+        g.max_size_ratio = number(kv.second, key);
+      } else if (key == "max-latency-ratio") {
+        g.max_latency_ratio = number(kv.second, key);
+      } else {
+        unknownKey(kv.first, key, kKeys, "gate");
+      }
+    }
+    bool needs_data = g.max_accuracy_drop || g.min_cosine || g.max_latency_ratio;
+    if (needs_data && g.data.empty())
+      error(n, "gates: accuracy, cosine and latency gates need 'data: NAME'");
+    if (g.max_accuracy_drop && spec.data.at(g.data).labels.empty())
+      error(n, "gates: max-accuracy-drop needs a data set with labels");
+    spec.gates = g;
+  }
+
+  void report(const YAML::Node& n, PipelineSpec& spec) {
+    if (!n.IsMap()) error(n, "'report' must be a mapping with json, markdown and/or svg paths");
+    static const std::vector<std::string> kKeys = {"json", "markdown", "svg"};
+    for (const auto& kv : n) {
+      std::string key = kv.first.Scalar();
+      std::string path = resolve(scalar(kv.second, key));
+      if (key == "json")
+        spec.report.json = path;
+      else if (key == "markdown")
+        spec.report.markdown = path;
+      else if (key == "svg")
+        spec.report.svg = path;
+      else
+        unknownKey(kv.first, key, kKeys, "report key");
+    }
+  }
+
+  void passes(const YAML::Node& list, PipelineSpec& spec) {
+    Pipeline& pipeline = spec.pipeline;
     if (!list.IsSequence()) error(list, "'passes' must be a list");
     if (list.size() == 0) error(list, "'passes' is empty");
     for (const auto& item : list) {
@@ -113,6 +271,7 @@ class SpecLoader {
       } else {
         error(item, "each pass is a name, or a mapping `name: {options}` with one key");
       }
+      resolveDataRefs(name, options, at, spec);
       try {
         pipeline.passes.push_back(makeInvocation(reg_, name, options));
       } catch (const Error& e) {

@@ -66,25 +66,47 @@ class OptionValues {
   std::map<std::string, bool> explicit_;
 };
 
-// Written by passes, read by the pass manager's report: counters and remarks.
+// A per-layer table a pass contributes to the run report (Markdown/JSON), e.g. channels before
+// and after pruning; `chart` names a numeric column the report may draw as an SVG bar chart.
+struct ReportTable {
+  std::string title;
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  std::string chart;
+};
+
+// Written by passes, read by the pass manager's report: counters, remarks and tables.
 class PassContext {
  public:
   const OpSchemaOracle* schemas = nullptr;
+  // Intra-op threads for passes that run models (calibration, distillation), unless their own
+  // `threads` option says otherwise. An execution setting, not part of the pipeline: it is not
+  // recorded in the output, which must not depend on it.
+  int threads = 1;
 
   void count(const std::string& key, int64_t delta = 1) { counters_[key] += delta; }
   // A remark for the report, e.g. why a candidate was skipped.
   void note(std::string message) { notes_.push_back(std::move(message)); }
+  void table(ReportTable t) { tables_.push_back(std::move(t)); }
   const std::map<std::string, int64_t>& counters() const { return counters_; }
   const std::vector<std::string>& notes() const { return notes_; }
+  const std::vector<ReportTable>& tables() const { return tables_; }
   void reset() {
     counters_.clear();
     notes_.clear();
+    tables_.clear();
   }
 
  private:
   std::map<std::string, int64_t> counters_;
   std::vector<std::string> notes_;
+  std::vector<ReportTable> tables_;
 };
+
+// The thread count a pass with a `threads` option should use.
+inline int passThreads(const OptionValues& o, const PassContext& ctx) {
+  return o.isSet("threads") ? static_cast<int>(o.getInt("threads")) : ctx.threads;
+}
 
 class Pass {
  public:

@@ -4,6 +4,7 @@
 #include "ir/Error.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
+#include "support/Memory.h"
 
 #include <chrono>
 
@@ -15,10 +16,21 @@ int64_t countNodes(const Model& m) {
   return n;
 }
 
+void weightTotals(const Model& m, int64_t& bytes, int64_t& elements) {
+  bytes = elements = 0;
+  forEachGraph(m, [&](const Graph& g) {
+    for (const Value* v : g.initializers()) {
+      bytes += static_cast<int64_t>(v->initializer().byteSize());
+      elements += v->initializer().numel();
+    }
+  });
+}
+
 std::vector<PassStats> PassManager::run(const Pipeline& pipeline, Model& model) {
   std::vector<PassStats> all;
   PassContext ctx;
   ctx.schemas = opts_.schemas;
+  ctx.threads = opts_.threads;
   for (const PassInvocation& inv : pipeline.passes) {
     const std::string& name = inv.entry->info->name;
     PassStats st;
@@ -26,6 +38,7 @@ std::vector<PassStats> PassManager::run(const Pipeline& pipeline, Model& model) 
     st.invocation = inv.canonical();
     st.nodes_before = countNodes(model);
     ctx.reset();
+    resetPeakRss();
     auto t0 = std::chrono::steady_clock::now();
     try {
       auto pass = inv.entry->create(inv.options);
@@ -42,6 +55,9 @@ std::vector<PassStats> PassManager::run(const Pipeline& pipeline, Model& model) 
     st.nodes_after = countNodes(model);
     st.counters = ctx.counters();
     st.notes = ctx.notes();
+    st.tables = ctx.tables();
+    st.peak_rss_bytes = peakRssBytes();
+    weightTotals(model, st.weight_bytes, st.parameters);
     if (st.changed && opts_.verify_each) {
       VerifyOptions vo;
       vo.schemas = opts_.schemas;

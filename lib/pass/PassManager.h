@@ -16,6 +16,7 @@ struct PassManagerOptions {
   const OpSchemaOracle* schemas = nullptr;  // schema checks in verification, and for passes
   std::set<std::string> print_ir_after;     // pass names, or "all"
   std::ostream* ir_out = nullptr;           // where --print-ir-after goes
+  int threads = 1;                          // PassContext::threads
 };
 
 struct PassStats {
@@ -25,7 +26,13 @@ struct PassStats {
   int64_t nodes_before = 0, nodes_after = 0;  // including subgraphs
   std::map<std::string, int64_t> counters;
   std::vector<std::string> notes;
+  std::vector<ReportTable> tables;
+  uint64_t peak_rss_bytes = 0;               // the process's peak while the pass ran
+  int64_t weight_bytes = 0, parameters = 0;  // of the model after the pass
 };
+
+// Bytes and element count of the model's numeric initializers (subgraphs included).
+void weightTotals(const Model& m, int64_t& bytes, int64_t& elements);
 
 // Node count including nested subgraphs and function bodies.
 int64_t countNodes(const Model& m);

@@ -178,7 +178,7 @@ bool DistillPass::run(Model& model, PassContext& ctx) {
   cfg.hard_weight = opts_.getFloat("hard-weight");
   cfg.feature_weight = opts_.getFloat("feature-weight");
   cfg.seed = static_cast<uint64_t>(opts_.getInt("seed"));
-  cfg.threads = static_cast<int>(opts_.getInt("threads"));
+  cfg.threads = passThreads(opts_, ctx);
   const int64_t batch = opts_.getInt("batch-size");
   if (batch < 1) fail(ErrorKind::Usage, "distill: batch-size must be at least 1");
   if (cfg.epochs < 1) fail(ErrorKind::Usage, "distill: epochs must be at least 1");
@@ -256,6 +256,10 @@ bool DistillPass::run(Model& model, PassContext& ctx) {
   ctx.count("samples", data.size());
   ctx.count("parameters-trained", st.parameters);
   ctx.count("zeros-kept", st.frozen_zeros);
+  ReportTable loss_table{"training loss per epoch", {"epoch", "loss"}, {}, "loss"};
+  for (size_t e = 0; e < st.epoch_loss.size(); ++e)
+    loss_table.rows.push_back({std::to_string(e + 1), fmt::format("{:.6f}", st.epoch_loss[e])});
+  ctx.table(std::move(loss_table));
   ctx.note(fmt::format("loss {:.4f} (epoch 1) -> {:.4f} (epoch {}) in {:.1f} s",
                        st.first_epoch_loss, st.last_epoch_loss, cfg.epochs, st.seconds));
   if (eval)

@@ -149,7 +149,7 @@ bool DistillExportPass::run(Model& model, PassContext& ctx) {
   if (ec) failInput("{}: cannot create the folder: {}", dir, ec.message());
 
   ExecOptions eo;
-  eo.threads = static_cast<int>(opts_.getInt("threads"));
+  eo.threads = passThreads(opts_, ctx);
   for (const auto& [s, t] : feature_pairs)
     eo.capture.push_back(t);
   auto exec = makeExecutor(teacher, eo);

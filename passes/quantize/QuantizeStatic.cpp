@@ -261,7 +261,7 @@ struct StaticSetup {
       dopts.batch = o.getInt("calib-batch");
       CalibrationData data(data_path, *model.graph, dopts);
       CalibrateOptions copts;
-      copts.threads = static_cast<int>(o.getInt("threads"));
+      copts.threads = passThreads(o, ctx);
       stats = collectStats(model, data, analyse ? plan.allStatNames() : plan.statNames(), copts);
       ctx.count("calibration-samples", stats.samples);
     }
@@ -285,6 +285,17 @@ std::unique_ptr<CalibrationData> evaluationData(const Model& model, const Option
   d.batch = 8;
   if (!o.getString("eval-labels").empty()) d.extra_arrays.push_back(o.getString("eval-labels"));
   return std::make_unique<CalibrationData>(path, *model.graph, d);
+}
+
+void tableReport(const SensitivityReport& r, PassContext& ctx) {
+  ReportTable t{"quantization sensitivity (each node alone)",
+                {"node", "op", "SQNR dB", "cosine"},
+                {},
+                "SQNR dB"};
+  for (const auto& row : r.rows)
+    t.rows.push_back({row.node, row.op, fmt::format("{:.2f}", row.alone.sqnr_db),
+                      fmt::format("{:.6f}", row.alone.cosine)});
+  ctx.table(std::move(t));
 }
 
 void noteReport(const SensitivityReport& r, PassContext& ctx, size_t top) {
@@ -311,14 +322,14 @@ bool QuantizeStaticPass::run(Model& model, PassContext& ctx) {
   if (!target_text.empty()) {
     QualityTarget target = parseQualityTarget(target_text);
     auto data = evaluationData(model, opts_);
-    QualityProbe probe(model, *data, opts_.getString("eval-labels"),
-                       static_cast<int>(opts_.getInt("threads")));
+    QualityProbe probe(model, *data, opts_.getString("eval-labels"), passThreads(opts_, ctx));
     SensitivityReport report =
         analyzeSensitivity(model, setup.cfg, setup.select, setup.stats, probe);
     std::set<size_t> excluded =
         autoExclude(model, setup.cfg, setup.select, setup.stats, probe, target, report);
     if (!opts_.getString("report").empty())
       writeSensitivityReport(report, opts_.getString("report"));
+    tableReport(report, ctx);
     for (const auto& name : report.kept_float)
       ctx.note("auto-exclude kept " + name + " in float");
     ctx.note(fmt::format(
@@ -372,11 +383,11 @@ bool QuantizationSensitivityPass::run(Model& model, PassContext& ctx) {
     return false;
   }
   auto data = evaluationData(work, opts_);
-  QualityProbe probe(work, *data, opts_.getString("eval-labels"),
-                     static_cast<int>(opts_.getInt("threads")));
+  QualityProbe probe(work, *data, opts_.getString("eval-labels"), passThreads(opts_, ctx));
   SensitivityReport report = analyzeSensitivity(work, setup.cfg, setup.select, setup.stats, probe);
   if (!opts_.getString("report").empty()) writeSensitivityReport(report, opts_.getString("report"));
   noteReport(report, ctx, 10);
+  tableReport(report, ctx);
   ctx.count("nodes-analysed", static_cast<int64_t>(report.rows.size()));
   return false;
 }

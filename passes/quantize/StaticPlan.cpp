@@ -365,6 +365,7 @@ class StaticRewriter {
     for (Node* n : plan_.nodes)
       quantizeConstants(n);
     insertPairs();
+    ctx_.table(std::move(ranges_));
   }
 
  private:
@@ -406,6 +407,9 @@ class StaticRewriter {
       auto cm = plan_.clip_max.find(root);
       if (cm != plan_.clip_max.end()) r.second = std::min(r.second, cm->second);
       QParams p = computeQParams(r.first, r.second, range, cfg_.activation_symmetric);
+      ranges_.rows.push_back({root->name(), fmt::format("{:.6g}", r.first),
+                              fmt::format("{:.6g}", r.second), fmt::format("{:.6g}", p.scale),
+                              std::to_string(p.zero_point)});
       if (cfg_.show_ranges)
         ctx_.note(fmt::format("range of {}: [{:.6g}, {:.6g}] -> scale {:.6g}, zero point {}",
                               root->name(), r.first, r.second, p.scale, p.zero_point));
@@ -586,6 +590,8 @@ class StaticRewriter {
   PassContext& ctx_;
   NameScope names_;
   std::map<const Value*, QParamValues> params_;
+  ReportTable ranges_{
+      "quantized activations", {"tensor", "min", "max", "scale", "zero point"}, {}, ""};
   std::vector<Value*> dead_;
 };
 

@@ -27,7 +27,7 @@ expect_error "unknown option" 1 "unknown option 'targt'; did you mean 'target'?"
 expect_error "YAML value of the wrong type" 1 "wrong_type.yaml:5:29: pass 'convert-opset': option 'target' must be an integer, got 'seventeen'" \
   "$WORK/out.onnx" $MOPT run "$WORK/wrong_type.yaml"
 expect_error "output over the input" 1 "would overwrite the input; pass --in-place" "" $MOPT convert "$M/good.onnx" -o "$M/good.onnx"
-expect_error "opset out of range" 1 "target opset 6 is outside the supported range 7..18" "$O" \
+expect_error "opset out of range" 1 "target opset 6 is outside the supported range 7..21" "$O" \
   $MOPT run -p 'convert-opset{target=6}' "$M/good.onnx" -o "$O"
 expect_error "a pass that cannot do its job" 3 "pass 'convert-opset' failed: cannot convert opset 17 to 16: .*LayerNormalization.*needs the input rank" \
   "$O" $MOPT run -p 'convert-opset{target=16}' "$M/layernorm.onnx" -o "$O"

@@ -124,6 +124,19 @@ int main(int argc, char** argv) {
   runc->add_option("--external-data", run_external, "auto, always or never")
       ->expected(0, 1)
       ->default_str("always");
+  runc->add_option(
+      "--threads", run.threads,
+      "executor threads for calibration, distillation, gates (the output does not depend on it)");
+  runc->add_flag("--keep-failed", run.keep_failed, "write the model even when a gate fails");
+  std::string run_glob, run_outdir;
+  runc->add_option("--input-glob", run_glob,
+                   "run the pipeline on every matching model (quote the pattern)");
+  runc->add_option("--output-dir", run_outdir,
+                   "with --input-glob: where the outputs go, under their own names");
+  runc->add_option("--report-json", run.report_json,
+                   "write the run report as JSON (overrides the file's)");
+  runc->add_option("--report-md", run.report_markdown, "write the run report as Markdown");
+  runc->add_option("--report-svg", run.report_svg, "write the report's chart as SVG");
 
   // exec
   std::string exec_model, exec_inputs, exec_out, exec_map;
@@ -249,6 +262,14 @@ int main(int argc, char** argv) {
       run.load = loadOptions();
       if (runc->count("--external-data"))
         run.external_data = externalDataFlag(run_external.empty() ? "always" : run_external);
+      if (!run_glob.empty()) {
+        std::vector<BatchItem> items = runBatch(run, run_glob, run_outdir);
+        std::cout << batchSummary(items);
+        // The exit code of the first model that failed (0 when none did).
+        for (const auto& item : items)
+          if (item.code != 0) return item.code;
+        return 0;
+      }
       RunResult r = runPipeline(run);
       if (run.dry_run) {
         std::cout << "input:    " << (r.input.empty() ? "-" : r.input) << "\n"
@@ -256,11 +277,21 @@ int main(int argc, char** argv) {
                   << "pipeline: " << r.canonical << "\n";
       } else {
         std::cerr << passStatsTable(r.stats);
-        std::cerr << fmt::format(
-            "wrote {} ({} bytes{})\n", r.output, r.saved.model_bytes,
-            r.saved.data_file.empty()
-                ? ""
-                : fmt::format(", {} bytes in {}", r.saved.external_bytes, r.saved.data_file));
+        for (const auto& g : r.gates)
+          std::cerr << fmt::format("gate {:<18} {:>10.4f}  limit {:>10.4f}  {}  ({})\n", g.name,
+                                   g.value, g.limit, g.passed ? "pass" : "FAIL", g.detail);
+        if (r.written)
+          std::cerr << fmt::format(
+              "wrote {} ({} bytes{})\n", r.output, r.saved.model_bytes,
+              r.saved.data_file.empty()
+                  ? ""
+                  : fmt::format(", {} bytes in {}", r.saved.external_bytes, r.saved.data_file));
+        if (!r.gates_passed) {
+          std::cerr << "mopt: error: a gate failed"
+                    << (r.written ? " (model written: --keep-failed)" : "; no model written")
+                    << "\n";
+          return kGateFailedExitCode;
+        }
       }
     } else if (*execc) {
       Model m = loadModel(exec_model, loadOptions(exec_shapes, exec_inputs));
