@@ -20,7 +20,13 @@ std::map<std::string, std::string> pruneOptionHelp() {
     if (!e) continue;
     for (const auto& o : e->info->options) {
       std::string& h = help[o.name];
-      if (h.empty()) h = o.help;
+      if (h.empty()) {
+        h = o.help;
+        std::string choices;
+        for (const auto& c : o.choices)
+          choices += (choices.empty() ? "" : "|") + c;
+        if (!choices.empty()) h += " (" + choices + ")";
+      }
       std::string& m = methods[o.name];
       m += (m.empty() ? "" : ", ") + method;
     }

@@ -96,6 +96,14 @@ if $MOPT prune "$WORK/net.traced.pt" -o "$WORK/net.ts.pt" --method structured --
 else
   fail "dependency net TorchScript: $(tail -n 1 "$WORK/p.err")"
 fi
+if $MOPT prune "$WORK/net.traced.pt" -o "$WORK/net.bn.pt" --method structured --input-shape input=N,3,8,8 \
+  --keep-batchnorm --importance bn-scale 2>"$WORK/p.err"; then
+  $TS "$WORK/net.bn.pt" "$WORK/net_in.npz" "$WORK/net.bn.npz"
+  check "dependency net from TorchScript with its BatchNorms kept, bn-scale: torch gives the original's logits" \
+    $PC close "$WORK/net_ref.npz" "$WORK/net.bn.npz" --max-abs 1e-4
+else
+  fail "dependency net TorchScript --keep-batchnorm: $(tail -n 1 "$WORK/p.err")"
+fi
 $MOPT prune "$NET" -o "$WORK/net.det.onnx" --method structured --importance l1 --report "$WORK/net.l1.json" 2>/dev/null
 check "structured: byte-identical on a second run" cmp "$WORK/net.l1.onnx" "$WORK/net.det.onnx"
 check "structured: the Markdown report has the groups and the totals" \
