@@ -412,13 +412,13 @@ void forEachGroup(const std::vector<int64_t>& dims, int64_t axis, int64_t m, Fn&
       }
 }
 
+}  // namespace
+
 int64_t countZeroKeys(const Tensor& t) {
   int64_t z = 0;
   forEachKey(t, [&](uint32_t key) { z += key == 0; });
   return z;
 }
-
-}  // namespace
 
 Tensor pruneNM(const Tensor& w, int64_t axis, int64_t n, int64_t m, int64_t& zeros) {
   if (!isPrunableFloat(w.dtype()))
@@ -432,8 +432,11 @@ Tensor pruneNM(const Tensor& w, int64_t axis, int64_t n, int64_t m, int64_t& zer
     for (size_t j = 0; j < idx.size(); ++j)
       keyed[j] = {magnitudeKey(w.dtype(), w.raw() + static_cast<size_t>(idx[j]) * es),
                   -static_cast<int64_t>(j)};
-    // Smallest magnitude first; among equals the later element (larger j) first.
-    std::sort(keyed.begin(), keyed.end());
+    // Smallest magnitude first; among equals the later element (larger j) first. Insertion
+    // sort: groups are short.
+    for (size_t a = 1; a < keyed.size(); ++a)
+      for (size_t b = a; b > 0 && keyed[b] < keyed[b - 1]; --b)
+        std::swap(keyed[b], keyed[b - 1]);
     for (int64_t j = 0; j < m - n; ++j)
       std::memset(out + static_cast<size_t>(idx[static_cast<size_t>(-keyed[j].second)]) * es, 0,
                   es);

@@ -57,6 +57,9 @@ Tensor pruneNM(const Tensor& w, int64_t axis, int64_t n, int64_t m, int64_t& zer
 // True when every group of `m` along `axis` has at least m - n zeros.
 bool satisfiesNM(const Tensor& w, int64_t axis, int64_t n, int64_t m);
 
+// Elements equal to zero (either sign) of a float tensor.
+int64_t countZeroKeys(const Tensor& t);
+
 // The elements of `t` at indices `keep` (ascending) along `axis`. Any fixed-size element type.
 Tensor sliceAxis(const Tensor& t, int64_t axis, const std::vector<int64_t>& keep);
 

@@ -122,8 +122,7 @@ bool PruneNMPass::run(Model& model, PassContext& ctx) {
       continue;
     }
     int64_t zeros_after = 0;
-    std::vector<int64_t> zeros_before;
-    kthSmallestMagnitude({&w.tensor}, 0, &zeros_before);
+    const int64_t zeros_before = countZeroKeys(w.tensor);
     Tensor pruned = pruneNM(w.tensor, axis, n, m, zeros_after);
     if (!satisfiesNM(pruned, axis, n, m))
       fail(ErrorKind::Internal, "prune-nm: {} does not satisfy {}:{} after pruning", w.root->name(),
@@ -135,7 +134,7 @@ bool PruneNMPass::run(Model& model, PassContext& ctx) {
     row.op = w.op();
     row.weight = w.root->name();
     row.params = w.tensor.numel();
-    row.zeros_before = zeros_before[0];
+    row.zeros_before = zeros_before;
     row.zeros_after = zeros_after;
     report.layers.push_back(row);
   }
