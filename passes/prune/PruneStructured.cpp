@@ -24,6 +24,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <tuple>
 
 namespace mopt {
 
@@ -239,6 +240,237 @@ void checkShapes(const Model& m) {
     }
 }
 
+// The units of an analysis (classes of tied channels that touch a source), in order of first
+// appearance, with the layers and Split parts each touches and the group each belongs to.
+struct Units {
+  std::vector<int32_t> of;    // root id -> unit, or -1
+  std::vector<int32_t> root;  // unit -> root id
+  std::vector<std::set<size_t>> sources, parts;
+  std::vector<size_t> group;         // unit -> group (the group's first source)
+  std::vector<size_t> source_group;  // source -> group
+  std::vector<bool> blocked;
+  size_t size() const { return root.size(); }
+};
+
+Units unitsOf(const ChannelDeps& deps) {
+  Units u;
+  const auto& sources = deps.sources();
+  u.of.assign(static_cast<size_t>(deps.numIds()), -1);
+  for (size_t s = 0; s < sources.size(); ++s)
+    for (int64_t c = 0; c < sources[s].channels; ++c) {
+      int32_t r = deps.find(sources[s].first + static_cast<int32_t>(c));
+      int32_t& k = u.of[static_cast<size_t>(r)];
+      if (k < 0) {
+        k = static_cast<int32_t>(u.root.size());
+        u.root.push_back(r);
+        u.sources.emplace_back();
+        u.parts.emplace_back();
+      }
+      u.sources[static_cast<size_t>(k)].insert(s);
+    }
+  for (size_t p = 0; p < deps.splitParts().size(); ++p)
+    for (int32_t id : deps.splitParts()[p]) {
+      int32_t k = u.of[static_cast<size_t>(deps.find(id))];
+      if (k >= 0) u.parts[static_cast<size_t>(k)].insert(p);
+    }
+  // Groups: sources tied through any unit (union-find over sources, the smallest is the root).
+  std::vector<size_t> parent(sources.size());
+  for (size_t s = 0; s < sources.size(); ++s)
+    parent[s] = s;
+  auto rootOf = [&](size_t s) {
+    while (parent[s] != s)
+      s = parent[s] = parent[parent[s]];
+    return s;
+  };
+  for (const auto& us : u.sources)
+    for (size_t s : us) {
+      size_t a = rootOf(*us.begin()), b = rootOf(s);
+      if (a != b) parent[std::max(a, b)] = std::min(a, b);
+    }
+  for (size_t s = 0; s < sources.size(); ++s)
+    u.source_group.push_back(rootOf(s));
+  for (size_t k = 0; k < u.size(); ++k) {
+    u.group.push_back(rootOf(*u.sources[k].begin()));
+    u.blocked.push_back(!deps.blockReason(u.root[k]).empty());
+  }
+  return u;
+}
+
+// Importance per unit; `bn_fallback` counts the groups bn-scale had to rank by l1.
+std::vector<double> scoreUnits(const ChannelDeps& deps, const Units& u,
+                               const std::string& importance, int64_t seed, int64_t& bn_fallback) {
+  const size_t n = u.size();
+  std::vector<double> l1(n, 0.0), l2(n, 0.0), bn(n, 0.0);
+  std::vector<bool> has_bn(n, false);
+  for (const ImportanceTerm& t : deps.importance()) {
+    const bool is_bn = t.kind == ImportanceTerm::Kind::BnScale;
+    if ((is_bn && importance != "bn-scale") || (!is_bn && importance == "random")) continue;
+    std::vector<double> a = sliceNorms(t.tensor, t.axis, false);
+    std::vector<double> b = is_bn ? std::vector<double>() : sliceNorms(t.tensor, t.axis, true);
+    for (size_t p = 0; p < t.ids.size(); ++p) {
+      int32_t k = u.of[static_cast<size_t>(deps.find(t.ids[p]))];
+      if (k < 0) continue;
+      const size_t i = static_cast<size_t>(k);
+      if (is_bn) {
+        bn[i] += a[p];
+        has_bn[i] = true;
+      } else {
+        l1[i] += a[p];
+        l2[i] += b[p];
+      }
+    }
+  }
+  std::set<size_t> with_bn, fallback;
+  for (size_t k = 0; k < n; ++k)
+    if (has_bn[k]) with_bn.insert(u.group[k]);
+  std::vector<double> score(n);
+  for (size_t k = 0; k < n; ++k) {
+    if (importance == "l2") {
+      score[k] = std::sqrt(l2[k]);
+    } else if (importance == "random") {
+      score[k] = static_cast<double>(mix(static_cast<uint64_t>(seed) * 1000003u + k) >> 11) /
+                 9007199254740992.0;
+    } else if (importance == "bn-scale" && with_bn.count(u.group[k])) {
+      score[k] = bn[k];
+    } else {
+      score[k] = l1[k];
+      if (importance == "bn-scale") fallback.insert(u.group[k]);
+    }
+  }
+  bn_fallback = static_cast<int64_t>(fallback.size());
+  return score;
+}
+
+struct Choice {
+  double ratio = 0.5, max_ratio = 0.9;
+  bool global = false;
+  int64_t round_to = 1;
+  std::map<size_t, double> overridden;  // group -> its ratio
+};
+
+// Which units go. Units are partitioned by the layers and Split parts they touch; each partition
+// loses its share (scope=layer) or what a global ranking takes from it, keeps at least one
+// channel and rounds what it keeps up to round-to.
+std::vector<bool> chooseRemovals(const Units& u, const std::vector<double>& score,
+                                 const Choice& c) {
+  std::map<std::tuple<size_t, std::set<size_t>, std::set<size_t>>, size_t> index;
+  std::vector<std::vector<size_t>> parts;
+  std::vector<size_t> part_group;
+  for (size_t k = 0; k < u.size(); ++k) {
+    if (u.blocked[k]) continue;
+    auto key = std::make_tuple(u.group[k], u.sources[k], u.parts[k]);
+    auto it = index.find(key);
+    if (it == index.end()) {
+      it = index.emplace(key, parts.size()).first;
+      parts.emplace_back();
+      part_group.push_back(u.group[k]);
+    }
+    parts[it->second].push_back(k);
+  }
+  auto byScore = [&](size_t a, size_t b) {
+    return score[a] != score[b] ? score[a] < score[b] : a < b;
+  };
+  std::vector<bool> remove(u.size(), false);
+  std::vector<size_t> pool;  // scope=global
+  for (size_t p = 0; p < parts.size(); ++p) {
+    auto o = c.overridden.find(part_group[p]);
+    if (c.global && o == c.overridden.end()) {
+      pool.insert(pool.end(), parts[p].begin(), parts[p].end());
+      continue;
+    }
+    const double r = o == c.overridden.end() ? c.ratio : o->second;
+    std::vector<size_t> order = parts[p];
+    std::sort(order.begin(), order.end(), byScore);
+    const int64_t n = static_cast<int64_t>(order.size());
+    const int64_t drop = r > 0 ? n - keepCount(n, r, c.round_to) : 0;
+    for (int64_t i = 0; i < drop; ++i)
+      remove[order[static_cast<size_t>(i)]] = true;
+  }
+  if (pool.empty()) return remove;
+  // Normalised by the group's mean, so that layers of different fan-in compete fairly.
+  std::map<size_t, std::pair<double, int64_t>> mean;
+  for (size_t k : pool) {
+    mean[u.group[k]].first += score[k];
+    mean[u.group[k]].second += 1;
+  }
+  std::vector<double> norm(u.size(), 0.0);
+  for (size_t k : pool) {
+    const auto& m = mean[u.group[k]];
+    const double avg = m.first / static_cast<double>(m.second);
+    norm[k] = avg > 0 ? score[k] / avg : score[k];
+  }
+  std::sort(pool.begin(), pool.end(),
+            [&](size_t a, size_t b) { return norm[a] != norm[b] ? norm[a] < norm[b] : a < b; });
+  std::vector<size_t> part_of(u.size(), 0);
+  for (size_t p = 0; p < parts.size(); ++p)
+    for (size_t k : parts[p])
+      part_of[k] = p;
+  std::vector<int64_t> removed_in(parts.size(), 0);
+  int64_t target =
+      static_cast<int64_t>(std::floor(c.ratio * static_cast<double>(pool.size()) + 1e-6));
+  for (size_t k : pool) {
+    if (target <= 0) break;
+    const size_t p = part_of[k];
+    const int64_t n = static_cast<int64_t>(parts[p].size());
+    const int64_t limit = std::min<int64_t>(
+        n - 1, static_cast<int64_t>(std::floor(c.max_ratio * static_cast<double>(n) + 1e-6)));
+    if (removed_in[p] >= limit) continue;
+    remove[k] = true;
+    ++removed_in[p];
+    --target;
+  }
+  // round-to: give back the most important removed channels of each partition.
+  for (size_t p = 0; p < parts.size(); ++p) {
+    if (!removed_in[p]) continue;
+    const int64_t n = static_cast<int64_t>(parts[p].size());
+    const int64_t keep = n - removed_in[p];
+    const int64_t want = std::min(n, (keep + c.round_to - 1) / c.round_to * c.round_to);
+    std::vector<size_t> gone;
+    for (size_t k : parts[p])
+      if (remove[k]) gone.push_back(k);
+    std::sort(gone.begin(), gone.end(), [&](size_t a, size_t b) { return byScore(b, a); });
+    for (int64_t i = 0; i < want - keep; ++i)
+      remove[gone[static_cast<size_t>(i)]] = false;
+  }
+  return remove;
+}
+
+// The groups for the report, in order of their first layer; fully kept groups go to `skips`.
+std::vector<PruneGroup> describeGroups(const ChannelDeps& deps, const Units& u,
+                                       const std::vector<bool>& remove, const Choice& c,
+                                       PruneSkips& skips) {
+  const auto& sources = deps.sources();
+  std::map<size_t, PruneGroup> groups;
+  std::map<size_t, std::string> why;
+  for (size_t s = 0; s < sources.size(); ++s)
+    groups[u.source_group[s]].members.push_back(nodeLabel(*sources[s].node));
+  for (size_t k = 0; k < u.size(); ++k) {
+    PruneGroup& g = groups[u.group[k]];
+    g.channels += 1;
+    g.removed += remove[k];
+    if (u.blocked[k] && !why.count(u.group[k])) why[u.group[k]] = deps.blockReason(u.root[k]);
+  }
+  std::vector<PruneGroup> out;
+  for (auto& [gr, g] : groups) {
+    auto b = why.find(gr);
+    auto o = c.overridden.find(gr);
+    if (g.removed > 0) {
+      g.status = "pruned";
+      if (b != why.end()) g.status += "; some channels kept: " + b->second;
+    } else if (b != why.end()) {
+      g.status = "kept: " + b->second;
+      for (size_t s = 0; s < sources.size(); ++s)
+        if (u.source_group[s] == gr) skips.add(*sources[s].node, generic(b->second));
+    } else if (o != c.overridden.end() && o->second == 0) {
+      g.status = "kept: overridden to ratio 0";
+    } else {
+      g.status = "kept: too few channels for the ratio";
+    }
+    out.push_back(g);
+  }
+  return out;
+}
+
 }  // namespace
 
 PruneStructuredPass::PruneStructuredPass(const OptionValues& o) : opts_(o) {
@@ -285,236 +517,37 @@ bool PruneStructuredPass::run(Model& model, PassContext& ctx) {
   for (const auto& [n, why] : deps.rejected())
     skips.add(*n, generic(why));
   const auto& sources = deps.sources();
-
-  // Units: classes of tied channels that touch a source, in order of first appearance.
-  std::vector<int32_t> unit_of(static_cast<size_t>(deps.numIds()), -1);  // root -> unit
-  std::vector<int32_t> unit_root;
-  std::vector<std::set<size_t>> unit_sources;
-  std::vector<std::set<size_t>> unit_parts;
-  for (size_t s = 0; s < sources.size(); ++s)
-    for (int64_t c = 0; c < sources[s].channels; ++c) {
-      int32_t r = deps.find(sources[s].first + static_cast<int32_t>(c));
-      if (unit_of[static_cast<size_t>(r)] < 0) {
-        unit_of[static_cast<size_t>(r)] = static_cast<int32_t>(unit_root.size());
-        unit_root.push_back(r);
-        unit_sources.emplace_back();
-        unit_parts.emplace_back();
-      }
-      unit_sources[static_cast<size_t>(unit_of[static_cast<size_t>(r)])].insert(s);
-    }
-  for (size_t p = 0; p < deps.splitParts().size(); ++p)
-    for (int32_t id : deps.splitParts()[p]) {
-      int32_t u = unit_of[static_cast<size_t>(deps.find(id))];
-      if (u >= 0) unit_parts[static_cast<size_t>(u)].insert(p);
-    }
-  const size_t units = unit_root.size();
-
-  // Groups: sources tied through any unit (union-find over sources).
-  std::vector<size_t> group_parent(sources.size());
-  for (size_t s = 0; s < sources.size(); ++s)
-    group_parent[s] = s;
-  std::function<size_t(size_t)> groupRoot = [&](size_t s) {
-    while (group_parent[s] != s)
-      s = group_parent[s] = group_parent[group_parent[s]];
-    return s;
-  };
-  for (const auto& us : unit_sources)
-    for (size_t s : us) {
-      size_t a = groupRoot(*us.begin()), b = groupRoot(s);
-      if (a != b) group_parent[std::max(a, b)] = std::min(a, b);
-    }
-  std::vector<size_t> unit_group(units);
-  for (size_t u = 0; u < units; ++u)
-    unit_group[u] = groupRoot(*unit_sources[u].begin());
-
-  // Importance per unit.
-  std::vector<double> l1(units, 0.0), l2(units, 0.0), bn(units, 0.0);
-  std::vector<bool> has_bn(units, false);
-  for (const ImportanceTerm& t : deps.importance()) {
-    const bool is_bn = t.kind == ImportanceTerm::Kind::BnScale;
-    if (is_bn && importance != "bn-scale") continue;
-    if (!is_bn && importance == "random") continue;
-    std::vector<double> a = sliceNorms(t.tensor, t.axis, false);
-    std::vector<double> b = is_bn ? std::vector<double>() : sliceNorms(t.tensor, t.axis, true);
-    for (size_t p = 0; p < t.ids.size(); ++p) {
-      int32_t u = unit_of[static_cast<size_t>(deps.find(t.ids[p]))];
-      if (u < 0) continue;
-      if (is_bn) {
-        bn[static_cast<size_t>(u)] += a[p];
-        has_bn[static_cast<size_t>(u)] = true;
-      } else {
-        l1[static_cast<size_t>(u)] += a[p];
-        l2[static_cast<size_t>(u)] += b[p];
-      }
-    }
-  }
-  std::map<size_t, bool> group_has_bn;
-  for (size_t u = 0; u < units; ++u)
-    group_has_bn[unit_group[u]] = group_has_bn[unit_group[u]] || has_bn[u];
-  std::vector<double> score(units);
+  Units units = unitsOf(deps);
   int64_t bn_fallback = 0;
-  std::set<size_t> fallback_groups;
-  for (size_t u = 0; u < units; ++u) {
-    if (importance == "l2") {
-      score[u] = std::sqrt(l2[u]);
-    } else if (importance == "random") {
-      score[u] = static_cast<double>(
-                     mix(static_cast<uint64_t>(opts_.getInt("seed")) * 1000003u + u) >> 11) /
-                 9007199254740992.0;
-    } else if (importance == "bn-scale" && group_has_bn[unit_group[u]]) {
-      score[u] = bn[u];
-    } else {
-      score[u] = l1[u];
-      if (importance == "bn-scale") fallback_groups.insert(unit_group[u]);
-    }
-  }
-  bn_fallback = static_cast<int64_t>(fallback_groups.size());
+  std::vector<double> score =
+      scoreUnits(deps, units, importance, opts_.getInt("seed"), bn_fallback);
 
-  // Ratio per group (overrides name any of its layers; the smallest wins).
-  std::map<size_t, double> group_ratio;
-  std::map<size_t, bool> group_overridden;
-  for (size_t s = 0; s < sources.size(); ++s) {
-    const std::string& name = sources[s].node->name();
-    for (const Override& o : overrides) {
-      bool match = o.regex ? (!name.empty() && std::regex_match(name, o.re)) : o.name == name;
-      if (!match) continue;
-      size_t gr = groupRoot(s);
-      if (!group_overridden[gr] || o.ratio < group_ratio[gr]) group_ratio[gr] = o.ratio;
-      group_overridden[gr] = true;
-    }
-  }
+  // Ratio per group: overrides name any of its layers; the smallest wins.
+  Choice choice;
+  choice.ratio = ratio;
+  choice.max_ratio = max_ratio;
+  choice.global = global;
+  choice.round_to = round_to;
   for (const Override& o : overrides) {
     bool used = false;
-    for (const auto& src : sources) {
-      const std::string& name = src.node->name();
-      used = used || (o.regex ? (!name.empty() && std::regex_match(name, o.re)) : o.name == name);
+    for (size_t s = 0; s < sources.size(); ++s) {
+      const std::string& name = sources[s].node->name();
+      if (!(o.regex ? (!name.empty() && std::regex_match(name, o.re)) : o.name == name)) continue;
+      used = true;
+      auto [it, fresh] = choice.overridden.emplace(units.source_group[s], o.ratio);
+      if (!fresh) it->second = std::min(it->second, o.ratio);
     }
     if (!used) ctx.note(fmt::format("overrides entry '{}' matches no prunable layer", o.text));
   }
-
-  // Partitions of the prunable units.
-  std::vector<bool> blocked(units);
-  std::map<std::tuple<size_t, std::set<size_t>, std::set<size_t>>, size_t> part_index;
-  std::vector<std::vector<size_t>> parts;
-  std::vector<size_t> part_group;
-  for (size_t u = 0; u < units; ++u) {
-    blocked[u] = !deps.blockReason(unit_root[u]).empty();
-    if (blocked[u]) continue;
-    auto key = std::make_tuple(unit_group[u], unit_sources[u], unit_parts[u]);
-    auto it = part_index.find(key);
-    if (it == part_index.end()) {
-      it = part_index.emplace(key, parts.size()).first;
-      parts.emplace_back();
-      part_group.push_back(unit_group[u]);
-    }
-    parts[it->second].push_back(u);
-  }
-  auto byScore = [&](size_t a, size_t b) {
-    return score[a] != score[b] ? score[a] < score[b] : a < b;
-  };
-  std::vector<bool> remove(units, false);
-  std::vector<size_t> pool;  // scope=global
-  for (size_t p = 0; p < parts.size(); ++p) {
-    size_t gr = part_group[p];
-    if (global && !group_overridden[gr]) {
-      pool.insert(pool.end(), parts[p].begin(), parts[p].end());
-      continue;
-    }
-    double r = group_overridden[gr] ? group_ratio[gr] : ratio;
-    std::vector<size_t> order = parts[p];
-    std::sort(order.begin(), order.end(), byScore);
-    const int64_t c = static_cast<int64_t>(order.size());
-    int64_t drop = r > 0 ? c - keepCount(c, r, round_to) : 0;
-    for (int64_t i = 0; i < drop; ++i)
-      remove[order[static_cast<size_t>(i)]] = true;
-  }
-  if (!pool.empty()) {
-    // Normalised by the group's mean, so that layers of different fan-in compete fairly.
-    std::map<size_t, std::pair<double, int64_t>> mean;
-    for (size_t u : pool) {
-      mean[unit_group[u]].first += score[u];
-      mean[unit_group[u]].second += 1;
-    }
-    std::vector<double> norm(units, 0.0);
-    for (size_t u : pool) {
-      const auto& m = mean[unit_group[u]];
-      double avg = m.first / static_cast<double>(m.second);
-      norm[u] = avg > 0 ? score[u] / avg : score[u];
-    }
-    std::vector<size_t> order = pool;
-    std::sort(order.begin(), order.end(),
-              [&](size_t a, size_t b) { return norm[a] != norm[b] ? norm[a] < norm[b] : a < b; });
-    std::vector<size_t> part_of(units, 0);
-    for (size_t p = 0; p < parts.size(); ++p)
-      for (size_t u : parts[p])
-        part_of[u] = p;
-    std::vector<int64_t> removed_in(parts.size(), 0);
-    int64_t target =
-        static_cast<int64_t>(std::floor(ratio * static_cast<double>(pool.size()) + 1e-6));
-    for (size_t u : order) {
-      if (target <= 0) break;
-      size_t p = part_of[u];
-      const int64_t c = static_cast<int64_t>(parts[p].size());
-      int64_t limit = std::min<int64_t>(
-          c - 1, static_cast<int64_t>(std::floor(max_ratio * static_cast<double>(c) + 1e-6)));
-      if (removed_in[p] >= limit) continue;
-      remove[u] = true;
-      ++removed_in[p];
-      --target;
-    }
-    // round-to: give back the most important removed channels of each partition.
-    for (size_t p = 0; p < parts.size(); ++p) {
-      const int64_t c = static_cast<int64_t>(parts[p].size());
-      if (!removed_in[p]) continue;
-      int64_t keep = c - removed_in[p];
-      int64_t want = std::min(c, (keep + round_to - 1) / round_to * round_to);
-      std::vector<size_t> gone;
-      for (size_t u : parts[p])
-        if (remove[u]) gone.push_back(u);
-      std::sort(gone.begin(), gone.end(), [&](size_t a, size_t b) { return byScore(b, a); });
-      for (int64_t i = 0; i < want - keep; ++i)
-        remove[gone[static_cast<size_t>(i)]] = false;
-    }
-  }
-
+  std::vector<bool> remove = chooseRemovals(units, score, choice);
   std::vector<bool> removed_roots(static_cast<size_t>(deps.numIds()), false);
   int64_t removed_units = 0;
-  for (size_t u = 0; u < units; ++u)
-    if (remove[u]) {
-      removed_roots[static_cast<size_t>(unit_root[u])] = true;
+  for (size_t k = 0; k < units.size(); ++k)
+    if (remove[k]) {
+      removed_roots[static_cast<size_t>(units.root[k])] = true;
       ++removed_units;
     }
-
-  // Groups for the report, in order of their first layer.
-  std::map<size_t, PruneGroup> groups;
-  std::map<size_t, std::string> group_block;
-  for (size_t s = 0; s < sources.size(); ++s)
-    groups[groupRoot(s)].members.push_back(nodeLabel(*sources[s].node));
-  for (size_t u = 0; u < units; ++u) {
-    PruneGroup& pg = groups[unit_group[u]];
-    pg.channels += 1;
-    pg.removed += remove[u];
-    if (blocked[u] && !group_block.count(unit_group[u]))
-      group_block[unit_group[u]] = deps.blockReason(unit_root[u]);
-  }
-  for (auto& [gr, pg] : groups) {
-    auto b = group_block.find(gr);
-    if (pg.removed == 0) {
-      if (b != group_block.end()) {
-        pg.status = "kept: " + b->second;
-        for (size_t s = 0; s < sources.size(); ++s)
-          if (groupRoot(s) == gr) skips.add(*sources[s].node, generic(b->second));
-      } else if (group_overridden[gr] && group_ratio[gr] == 0) {
-        pg.status = "kept: overridden to ratio 0";
-      } else {
-        pg.status = "kept: too few channels for the ratio";
-      }
-    } else {
-      pg.status = "pruned";
-      if (b != group_block.end()) pg.status += "; some channels kept: " + b->second;
-    }
-    report.groups.push_back(pg);
-  }
+  report.groups = describeGroups(deps, units, remove, choice, skips);
 
   bool changed = false;
   if (removed_units > 0) {
@@ -531,7 +564,7 @@ bool PruneStructuredPass::run(Model& model, PassContext& ctx) {
   report.model_params_after = floatParams(model);
   report.macs_after = modelMacs(model);
 
-  ctx.count("groups", static_cast<int64_t>(groups.size()));
+  ctx.count("groups", static_cast<int64_t>(report.groups.size()));
   ctx.count("channels-removed", removed_units);
   if (bn_fallback)
     ctx.note(fmt::format("bn-scale: {} group(s) pass through no BatchNormalization; ranked by l1",
@@ -540,9 +573,9 @@ bool PruneStructuredPass::run(Model& model, PassContext& ctx) {
     return v < 0 ? std::string("?") : fmt::format("{:.3f} M", static_cast<double>(v) / 1e6);
   };
   ctx.note(fmt::format("removed {} of {} channels in {} groups; parameters {} -> {}, MACs {} -> {}",
-                       removed_units, units, groups.size(), fmtCount(report.model_params_before),
-                       fmtCount(report.model_params_after), fmtCount(report.macs_before),
-                       fmtCount(report.macs_after)));
+                       removed_units, units.size(), report.groups.size(),
+                       fmtCount(report.model_params_before), fmtCount(report.model_params_after),
+                       fmtCount(report.macs_before), fmtCount(report.macs_after)));
   skips.flush(ctx, report);
   if (!opts_.getString("report").empty()) writePruneReport(report, opts_.getString("report"));
   return changed;
