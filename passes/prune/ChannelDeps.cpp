@@ -135,12 +135,16 @@ int64_t ChannelDeps::apply(const std::vector<bool>& removed) {
     std::string spec;
     bool changed = false;
     for (const Slice* s : per_input[key]) {
-      const auto& keep = kept(s->by);
-      if (keep.size() == fullLength(s->by)) continue;
-      if (t.dims()[static_cast<size_t>(s->axis)] != static_cast<int64_t>(fullLength(s->by)))
+      std::vector<int64_t> keep = kept(s->by);
+      size_t full = fullLength(s->by);
+      if (s->period > 0) {
+        keep.erase(std::lower_bound(keep.begin(), keep.end(), s->period), keep.end());
+        full = static_cast<size_t>(s->period);
+      }
+      if (keep.size() == full) continue;
+      if (t.dims()[static_cast<size_t>(s->axis)] != static_cast<int64_t>(full))
         fail(ErrorKind::Internal, "prune-structured: {} input {} has {} along axis {}, not {}",
-             nodeLabel(*n), key.second, t.dims()[static_cast<size_t>(s->axis)], s->axis,
-             fullLength(s->by));
+             nodeLabel(*n), key.second, t.dims()[static_cast<size_t>(s->axis)], s->axis, full);
       t = sliceAxis(t, s->axis, keep);
       changed = true;
       spec += fmt::format("{}:", s->axis);

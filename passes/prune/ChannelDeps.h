@@ -67,12 +67,15 @@ class ChannelDeps {
     int64_t axis = 0;
     std::vector<int32_t> ids;
   };
-  // A constant input of `node` to slice along `axis`, by the kept positions of `by`'s track.
+  // A constant input of `node` to slice along `axis`, by the kept positions of `by`'s track
+  // (only its first `period` positions when set: a grouped Conv's weight holds one group's input
+  // channels, and the groups are tied so that they all keep the same ones).
   struct Slice {
     Node* node;
     size_t input;
     int64_t axis;
     const Value* by;
+    int64_t period = 0;
   };
   // Element `index` of the int64 constant input `input` of `node` becomes the kept length of
   // `by`'s track.

@@ -247,12 +247,23 @@ bool ChannelDeps::conv(Node* n) {
                                     dimOf(n->input(2), 0) == cout);
   const std::string excluded = select_.exclusionReason(*n);
 
-  if (g == 1) {
+  // Depthwise (one input channel per group) is handled below. Other grouped convolutions keep
+  // their group count: input channel j of every group is tied to j of the others (so each group
+  // keeps the same ones and the weight, which holds one group's inputs, stays rectangular), and
+  // likewise output channel i of every group.
+  const bool depthwise = !transposed && w.dims()[1] == 1 && cout % g == 0 && cin == g;
+  const bool grouped = g > 1 && !depthwise && !transposed && cout % g == 0;
+  if (g == 1 || grouped) {
+    const int64_t cin_g = cin / g, cout_g = cout / g;
     if (t) {
-      if (t->axis != 1 || static_cast<int64_t>(t->ids.size()) != cin)
+      if (t->axis != 1 || static_cast<int64_t>(t->ids.size()) != cin) {
         block(t->ids, at(*n, "reads them along another axis"));
-      else
-        slices_.push_back({n, 1, transposed ? 0 : 1, x});
+      } else {
+        for (int64_t j = 0; j < cin_g; ++j)
+          for (int64_t gi = 1; gi < g; ++gi)
+            unite(t->ids[static_cast<size_t>(j)], t->ids[static_cast<size_t>(gi * cin_g + j)]);
+        slices_.push_back({n, 1, transposed ? 0 : 1, x, g > 1 ? cin_g : 0});
+      }
     }
     std::string why;
     if (!excluded.empty())
@@ -270,6 +281,9 @@ bool ChannelDeps::conv(Node* n) {
     std::vector<int32_t> ids(static_cast<size_t>(cout));
     std::iota(ids.begin(), ids.end(), first);
     if (why.empty()) {
+      for (int64_t i = 0; i < cout_g; ++i)
+        for (int64_t gi = 1; gi < g; ++gi)
+          unite(first + static_cast<int32_t>(i), first + static_cast<int32_t>(gi * cout_g + i));
       sources_.push_back({n, cout, first});
       terms_.push_back({ImportanceTerm::Kind::Weight, w, transposed ? 1 : 0, ids});
       slices_.push_back({n, 1, transposed ? 1 : 0, y});
@@ -279,11 +293,11 @@ bool ChannelDeps::conv(Node* n) {
     return true;
   }
 
-  // Depthwise (one input channel per group): output channel o reads input channel o / mult, so
-  // it goes with it; the group count follows the input's channels.
-  const bool depthwise = !transposed && w.dims()[1] == 1 && cout % g == 0 && cin == g;
+  // Depthwise: output channel o reads input channel o / mult, so it goes with it; the group
+  // count follows the input's channels.
   if (!depthwise) {
-    std::string why = fmt::format("a grouped Conv needs whole groups [{}: group={}]", label, g);
+    std::string why =
+        fmt::format("a grouped {} needs whole groups [{}: group={}]", n->opType(), label, g);
     if (t) block(t->ids, why);
     int32_t first = fresh(cout, why);
     std::vector<int32_t> ids(static_cast<size_t>(cout));

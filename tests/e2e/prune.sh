@@ -3,7 +3,8 @@
 # the digits CNN (accuracy, reported sparsity = real zeros), the 2:4 pattern on every pruned
 # weight, and structured pruning of a CNN with a residual block, a Concat of two branches,
 # depthwise convs, a Split and a Flatten -> Gemm head whose dead channels make the pruned model
-# compute exactly what the original computes; TorchScript in and out; bad options; determinism.
+# compute exactly what the original computes (grouped convs too); TorchScript in and out; bad
+# options; determinism.
 source "$(dirname "$0")/lib.sh"
 S=$MOPT_SRC/samples
 D=$S/digits_test.npz
@@ -80,8 +81,8 @@ for imp in l1 l2 bn-scale; do
 done
 check "dependency net: valid (onnx full check), inputs and outputs keep their shapes" \
   $PC valid "$WORK/net.l1.onnx" "$NET"
-check "dependency net: every group halved (residual 16->8, branches 12->6 and 20->10, depthwise 32->16, split parts 12->6, depthwise x2 24->12, transposed 16->8, hidden 32->16)" \
-  $PC channels "$WORK/net.l1.onnx" "/stem/Conv=8,/r2/Conv=8,/r1/Conv=8,/b1/Conv=6,/b2/Conv=10,/dw/Conv=16,/pw/Conv=12,/dw2/Conv=12,/up/ConvTranspose=8,/fc1/Gemm=16,/fc2/Gemm=10"
+check "dependency net: every group halved (residual 16->8, grouped conv 16->8 in 2 groups, branches 12->6 and 20->10, depthwise 32->16, split parts 12->6, depthwise x2 24->12, transposed 16->8, hidden 32->16)" \
+  $PC channels "$WORK/net.l1.onnx" "/stem/Conv=8,/r2/Conv=8,/r1/Conv=8,/gc/Conv=8,/b1/Conv=6,/b2/Conv=10,/dw/Conv=16,/pw/Conv=12,/dw2/Conv=12,/up/ConvTranspose=8,/fc1/Gemm=16,/fc2/Gemm=10"
 $MOPT prune "$NET" -o "$WORK/net.rand.onnx" --method structured --importance random --seed 3 2>/dev/null
 $ORT_RUN run "$WORK/net.rand.onnx" --inputs "$WORK/net_in.npz" -o "$WORK/net.rand.npz"
 check "dependency net: random importance removes live channels (the check can fail)" \

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Fixtures and assertions for the pruning end-to-end tests (run with Debian's /usr/bin/python3).
 
-  prune_check.py net DIR            a CNN with a residual block, a Concat of two conv branches, a
-                                    depthwise conv (and one with multiplier 2), a Split whose parts
+  prune_check.py net DIR            a CNN with a residual block (with a grouped conv), a Concat of
+                                    two conv branches, a depthwise conv (and one with multiplier 2),
+                                    a Split whose parts
                                     are added, a ConvTranspose, BatchNorms and a Flatten -> Gemm
                                     head, in which
                                     exactly half of every prunable group's channels are dead (zero
@@ -45,6 +46,7 @@ def net(args):
             s.bn0 = nn.BatchNorm2d(16)
             s.r1 = nn.Conv2d(16, 16, 3, padding=1)
             s.bn1 = nn.BatchNorm2d(16)
+            s.gc = nn.Conv2d(16, 16, 3, padding=1, groups=2)
             s.r2 = nn.Conv2d(16, 16, 3, padding=1)
             s.bn2 = nn.BatchNorm2d(16)
             s.b1 = nn.Conv2d(16, 12, 1)
@@ -59,7 +61,7 @@ def net(args):
 
         def forward(s, x):
             x = torch.relu(s.bn0(s.stem(x)))
-            y = torch.relu(s.bn1(s.r1(x)))
+            y = torch.relu(s.gc(torch.relu(s.bn1(s.r1(x)))))         # grouped conv
             x = torch.relu(s.bn2(s.r2(y)) + x)                      # residual
             x = torch.relu(torch.cat([s.b1(x), s.b2(x)], 1))         # two branches
             x = torch.relu(s.bn3(s.dw(x)))                           # depthwise
@@ -90,7 +92,7 @@ def net(args):
             bn.running_mean.normal_(0, 0.1)
             bn.running_var.uniform_(0.5, 1.5)
     odd16 = range(1, 16, 2)
-    for layer in (m.stem, m.r2, m.r1):
+    for layer in (m.stem, m.r2, m.r1, m.gc):  # gc: groups of 8, so odd channels pair up
         dead(layer, odd16)
     for bn in (m.bn0, m.bn2, m.bn1):
         dead_bn(bn, odd16)

@@ -450,8 +450,11 @@ TEST_CASE("prune-structured keeps what it cannot follow and says why", "[prune]"
   // Softmax over the channels.
   Node* sm = op(g, "Softmax", {conv("s", x, 4, 6)}, "softmax");
   sm->setAttr(Attribute::makeInt("axis", 1));
-  // A grouped (not depthwise) convolution.
-  Value* gr = conv("g2", conv("pre", x, 4, 8), 8, 8, 2);
+  // A grouped transposed convolution.
+  Value* wt = g.addInitializer("g2.w", f32({8, 4, 1, 1}, gaussian(32, 8)));
+  Node* ct = op(g, "ConvTranspose", {conv("pre", x, 4, 8), wt}, "g2");
+  ct->setAttr(Attribute::makeInt("group", 2));
+  Value* gr = ct->output(0);
   // A Reshape that moves channels into the batch: not derivable.
   Value* shape =
       g.addInitializer("shape", Tensor::fromVector(DType::I64, {2}, std::vector<int64_t>{-1, 25}));
@@ -473,7 +476,7 @@ TEST_CASE("prune-structured keeps what it cannot follow and says why", "[prune]"
     notes += n + "\n";
   INFO(notes);
   CHECK(notes.find("left 1 Conv unpruned: Softmax normalizes over them (s)") != std::string::npos);
-  CHECK(notes.find("a grouped Conv needs whole groups (pre)") != std::string::npos);
+  CHECK(notes.find("a grouped ConvTranspose needs whole groups (pre)") != std::string::npos);
   CHECK(notes.find("Reshape moves them across other dims (r)") != std::string::npos);
   CHECK(notes.find("an op of domain com.example reads them (u)") != std::string::npos);
   CHECK(notes.find("a graph output keeps its shape (o)") != std::string::npos);
@@ -518,6 +521,32 @@ TEST_CASE("prune-structured follows Reshape, Transpose and Split", "[prune]") {
   auto target = constantValue(find(m, "reshape")->input(1));
   CHECK(toDoubles(*target) == std::vector<double>{-1, 8});  // [N, 2*2*2]
   CHECK(weightOf(m, "head").dims() == std::vector<int64_t>{8, 2});
+}
+
+TEST_CASE("prune-structured keeps a grouped convolution's groups even", "[prune]") {
+  Model m;
+  m.opset_imports = {{"", 17}};
+  Graph& g = *m.graph;
+  Value* x = g.addInput("x", Type::tensor(DType::F32, shapeOf({1, 4, 3, 3})));
+  Value* w1 = g.addInitializer("w1", f32({8, 4, 1, 1}, gaussian(32, 1)));
+  Value* y = op(g, "Conv", {x, w1}, "pre")->output(0);
+  Value* w2 = g.addInitializer("w2", f32({12, 2, 3, 3}, gaussian(216, 2)));  // 4 groups
+  Value* b2 = g.addInitializer("b2", f32({12}, gaussian(12, 3)));
+  Node* gc = op(g, "Conv", {y, w2, b2}, "grouped");
+  gc->setAttr(Attribute::makeInt("group", 4));
+  gc->setAttr(Attribute::makeInts("pads", {1, 1, 1, 1}));
+  Value* w3 = g.addInitializer("w3", f32({2, 12, 1, 1}, gaussian(24, 4)));
+  y = op(g, "Conv", {gc->output(0), w3}, "post")->output(0);
+  y->setType(Type::tensor(DType::F32, shapeOf({1, 2, 3, 3})));
+  g.addOutput(y);
+  runPipeline(m, "prune-structured{ratio=0.5}");
+  // pre: input channel j of each group is tied (pairs {0,2,4,6}, {1,3,5,7}): 1 of 2 kept.
+  CHECK(weightOf(m, "pre").dims()[0] == 4);
+  // grouped: 3 outputs per group, tied across groups: 1 of 3 dropped; still 4 groups.
+  CHECK(weightOf(m, "grouped").dims() == std::vector<int64_t>{8, 1, 3, 3});
+  CHECK(find(m, "grouped")->intAttr("group", 0) == 4);
+  CHECK(weightOf(m, "grouped", 2).numel() == 8);
+  CHECK(weightOf(m, "post").dims() == std::vector<int64_t>{2, 8, 1, 1});
 }
 
 TEST_CASE("prune options are checked before any work", "[prune]") {
