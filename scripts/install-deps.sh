@@ -16,6 +16,7 @@ pkgs=(
   python3-skimage  # real photos (skimage.data) for calibration tests and benchmarks
   libonnx-testdata
   clang-format
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

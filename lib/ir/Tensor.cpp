@@ -12,6 +12,17 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define MOPT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MOPT_ASAN 1
+#endif
+#endif
+#ifdef MOPT_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace mopt {
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
@@ -56,6 +67,11 @@ std::shared_ptr<Buffer> Buffer::allocate(uint64_t size) {
     b->owned_ = static_cast<uint8_t*>(std::aligned_alloc(64, rounded));
     if (!b->owned_) fail(ErrorKind::Input, "out of memory allocating {} bytes", size);
     std::memset(b->owned_, 0, rounded);
+#ifdef MOPT_ASAN
+    // The padding only rounds the allocation up: reading it means reading past the buffer, which
+    // ASan (the fuzz build) should report rather than let pass.
+    ASAN_POISON_MEMORY_REGION(b->owned_ + size, rounded - size);
+#endif
   }
   b->data_ = b->owned_;
   b->size_ = size;

@@ -4,6 +4,7 @@
 #include "ir/Error.h"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -192,8 +193,12 @@ class Verifier {
     for (const Value* v : g.sparseInitializers())
       if (!v->isGraphInput()) define(v, g, where, local);
 
+    size_t index = 0;  // Node::describe() would count from the start for every node: O(n^2)
     for (const Node* n : g.nodes()) {
-      std::string nwhere = where + " / node " + n->describe();
+      std::string nwhere = where + " / node " +
+                           (n->name().empty() ? fmt::format("{} #{}", n->opType(), index)
+                                              : fmt::format("'{}' ({})", n->name(), n->opType()));
+      ++index;
       if (n->owner() != &g) report(nwhere, "node is owned by another graph");
       if (n->opType().empty()) report(nwhere, "node has an empty op_type");
       for (size_t i = 0; i < n->numInputs(); ++i) {
@@ -208,9 +213,6 @@ class Verifier {
                                : "input '" + v->name() +
                                      "' is not defined in this graph or an enclosing one");
         }
-        const auto& uses = v->uses();
-        if (std::find(uses.begin(), uses.end(), Use{const_cast<Node*>(n), i}) == uses.end())
-          report(nwhere, "use list of '" + v->name() + "' misses this node (IR bug)");
       }
       checkAttributes(*n, nwhere, opsets, is_function);
       checkSchema(*n, nwhere, opsets, is_function);
@@ -294,6 +296,18 @@ class Verifier {
         report("value '" + v->name() + "'",
                fmt::format("has {} recorded uses but {} node inputs read it (IR bug)",
                            v->uses().size(), counted));
+      // Each recorded use must be a distinct input slot that reads v; with the counts equal, the
+      // uses are then exactly the slots. (Looking each slot up in its value's use list instead
+      // is quadratic in the number of readers: 40 s for one input read by 100k nodes.)
+      std::vector<Use> uses = v->uses();
+      for (const Use& u : uses)
+        if (!u.user || u.index >= u.user->numInputs() || u.user->input(u.index) != v)
+          report("value '" + v->name() + "'", "has a recorded use that does not read it (IR bug)");
+      std::sort(uses.begin(), uses.end(), [](const Use& a, const Use& b) {
+        return std::less<const Node*>()(a.user, b.user) || (a.user == b.user && a.index < b.index);
+      });
+      if (std::adjacent_find(uses.begin(), uses.end()) != uses.end())
+        report("value '" + v->name() + "'", "has a use recorded twice (IR bug)");
     }
   }
 };

@@ -47,10 +47,12 @@ CalibrationData::CalibrationData(const std::string& path, const Graph& g, CalibD
       in.dims = {-2};  // rank unknown: only the dtype is checked
     inputs_.push_back(std::move(in));
   }
-  for (const auto& [input, array] : opts_.map)
+  for (const auto& pair : opts_.map) {
+    const std::string& input = pair.first;  // (clang 14 cannot capture structured bindings)
     if (std::none_of(inputs_.begin(), inputs_.end(),
                      [&](const Input& i) { return i.name == input; }))
-      failInput("{}: the model has no input '{}' to map to array '{}'", path, input, array);
+      failInput("{}: the model has no input '{}' to map to array '{}'", path, input, pair.second);
+  }
 
   std::error_code ec;
   std::vector<std::string> paths;

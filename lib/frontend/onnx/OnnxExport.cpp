@@ -145,7 +145,7 @@ class Exporter {
       case AttrKind::Tensor:
         p.type = 4;
         p.has_t = !ref && a.t.isDefined();
-        if (p.has_t) p.t = tensor(a.t, a.t.name());
+        if (p.has_t) p.t = std::make_unique<PTensor>(tensor(a.t, a.t.name()));
         break;
       case AttrKind::Graph:
         p.type = 5;
@@ -177,7 +177,7 @@ class Exporter {
       case AttrKind::SparseTensor:
         p.type = 11;
         p.has_sparse = !ref && a.sparse.values.isDefined();
-        if (p.has_sparse) p.sparse_tensor = sparse(a.sparse);
+        if (p.has_sparse) p.sparse_tensor = std::make_unique<PSparseTensor>(sparse(a.sparse));
         break;
       case AttrKind::SparseTensors:
         p.type = 12;
@@ -187,7 +187,7 @@ class Exporter {
       case AttrKind::TypeProto:
         p.type = 13;
         p.has_tp = !ref;
-        p.tp = exportType(a.tp);
+        p.tp = std::make_unique<PType>(exportType(a.tp));
         break;
       case AttrKind::TypeProtos:
         p.type = 14;

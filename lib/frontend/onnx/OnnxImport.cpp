@@ -216,9 +216,11 @@ class Importer {
     uint64_t bytes = dtypeStorageBytes(dtype, n);
     if (bytes > limits_->max_tensor_bytes)
       failInput(
-          "{}: {} declares {} elements of type {}, more than the limit of {} bytes per tensor "
+          "{}: {} declares {} ({} x {}), more than the limit of {} bytes per tensor "
           "(--max-tensor-bytes)",
-          source_, label, n, dtypeOnnxName(dtype), limits_->max_tensor_bytes);
+          source_, label,
+          bytes == UINT64_MAX ? std::string("over 2^64 bytes") : std::to_string(bytes) + " bytes",
+          n, dtypeOnnxName(dtype), limits_->max_tensor_bytes);
     if (bytes > limits_->max_total_bytes - total_bytes_)  // total_bytes_ <= the limit: no wrap
       failInput(
           "{}: the model's tensors declare more than the limit of {} bytes in all "
@@ -404,16 +406,22 @@ class Importer {
         out.s = std::move(a.s);
         break;
       case AttrKind::Tensor:
-        if (a.ref_attr_name.empty()) out.t = tensor(a.t, at);
+        if (a.ref_attr_name.empty()) {
+          PTensor none;  // the type says tensor but none is set: fails as data_type 0
+          out.t = tensor(a.t ? *a.t : none, at);
+        }
         break;
       case AttrKind::Graph:
         if (a.g) out.g = graph(*a.g, scope, at);
         break;
       case AttrKind::SparseTensor:
-        if (a.ref_attr_name.empty()) out.sparse = sparse(a.sparse_tensor, at);
+        if (a.ref_attr_name.empty()) {
+          PSparseTensor none;
+          out.sparse = sparse(a.sparse_tensor ? *a.sparse_tensor : none, at);
+        }
         break;
       case AttrKind::TypeProto:
-        out.tp = type(a.tp, at);
+        out.tp = a.tp ? type(*a.tp, at) : Type();
         break;
       case AttrKind::Floats:
         out.floats = std::move(a.floats);
@@ -613,8 +621,20 @@ class Importer {
                     nwhere, in);
         n->addInput(v);
       }
-      for (auto& a : pn.attribute)
-        n->setAttr(attribute(a, &scope, nwhere));
+      // A repeated name keeps its first position and its last value (as setAttr would), in
+      // linear time: a node may come with a hundred thousand attributes.
+      std::vector<Attribute> attrs;
+      std::unordered_map<std::string, size_t> attr_index;
+      for (auto& a : pn.attribute) {
+        Attribute at = attribute(a, &scope, nwhere);
+        auto [it, added] = attr_index.emplace(at.name, attrs.size());
+        if (added) {
+          attrs.push_back(std::move(at));
+        } else {
+          attrs[it->second] = std::move(at);
+        }
+      }
+      n->setAttrs(std::move(attrs));
       for (const auto& o : pn.output) {
         if (o.empty()) {
           n->addAbsentOutput();

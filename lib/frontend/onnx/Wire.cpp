@@ -26,7 +26,8 @@ class Reader {
   Reader(Ctx& ctx, const uint8_t* begin, const uint8_t* end, int depth, const char* message)
       : ctx_(ctx), p_(begin), end_(end), depth_(depth), message_(message) {
     if (depth_ > ctx_.limits.max_depth)
-      error(fmt::format("messages nest deeper than {} levels", ctx_.limits.max_depth));
+      overLimit(fmt::format("messages nest deeper than {} levels (--max-nesting)",
+                            ctx_.limits.max_depth));
   }
 
   bool more() const { return p_ < end_; }
@@ -36,6 +37,11 @@ class Reader {
     uint64_t offset = static_cast<uint64_t>(p_ - (*ctx_.buffer)->data());
     failInput("{}: malformed ONNX protobuf at byte {} (in {}): {}", *ctx_.source, offset, message_,
               what);
+  }
+
+  // Well-formed, but more than the caller allows (ParseLimits).
+  [[noreturn]] void overLimit(const std::string& what) const {
+    failInput("{}: {}", *ctx_.source, what);
   }
 
   uint64_t varint() {
@@ -86,21 +92,23 @@ class Reader {
   std::string string() {
     auto [b, n] = lengthDelimited();
     if (n > ctx_.limits.max_string_bytes)
-      error(fmt::format("a string of {} bytes is longer than the limit of {} (--max-string-bytes)",
-                        n, ctx_.limits.max_string_bytes));
+      overLimit(
+          fmt::format("a string of {} bytes is longer than the limit of {} (--max-string-bytes)", n,
+                      ctx_.limits.max_string_bytes));
     return std::string(reinterpret_cast<const char*>(b), n);
   }
 
   // Counts one more NodeProto against the model-wide limit.
   void countNode() {
     if (++ctx_.nodes > ctx_.limits.max_nodes)
-      error(fmt::format("the model has more than {} nodes (--max-nodes)", ctx_.limits.max_nodes));
+      overLimit(
+          fmt::format("the model has more than {} nodes (--max-nodes)", ctx_.limits.max_nodes));
   }
 
   void checkStringElements(size_t have) {
     if (static_cast<int64_t>(have) >= ctx_.limits.max_string_elements)
-      error(fmt::format("a tensor has more than {} strings (--max-string-elements)",
-                        ctx_.limits.max_string_elements));
+      overLimit(fmt::format("a tensor has more than {} strings (--max-string-elements)",
+                            ctx_.limits.max_string_elements));
   }
 
   Reader sub(const char* message) {
@@ -154,14 +162,14 @@ class Reader {
   void repeated(int wire, int scalar_wire, uint32_t field, std::vector<T>& out, Decode decode) {
     if (wire == kLen) {  // packed
       auto [b, n] = lengthDelimited();
-      // Exact reservation: large typed-data fields (float_data, int64_data) take no more memory
-      // than their final size, which is bounded by the payload (at most 8 bytes per varint byte).
-      uint64_t count =
-          scalar_wire == kFixed32 ? n / 4
-          : scalar_wire == kFixed64
-              ? n / 8
-              : static_cast<uint64_t>(std::count_if(b, b + n, [](uint8_t c) { return c < 0x80; }));
-      out.reserve(out.size() + count);
+      // Exact reservation for the usual single packed field: large typed data (float_data,
+      // int64_data) takes its final size, bounded by the payload, not up to twice that. (Only
+      // when empty: reserving for every chunk of a field split in many would be quadratic.)
+      if (out.empty())
+        out.reserve(scalar_wire == kFixed32   ? n / 4
+                    : scalar_wire == kFixed64 ? n / 8
+                                              : static_cast<uint64_t>(std::count_if(
+                                                    b, b + n, [](uint8_t c) { return c < 0x80; })));
       Reader r(ctx_, b, b + n, depth_, message_);
       while (r.more())
         out.push_back(decode(r));
@@ -455,7 +463,8 @@ void parseAttr(Reader r, PAttr& a) {
         break;
       case 5:
         r.expect(w, kLen, f);
-        parseTensor(r.sub("TensorProto"), a.t);
+        if (!a.t) a.t = std::make_unique<PTensor>();  // a repeated singular field merges
+        parseTensor(r.sub("TensorProto"), *a.t);
         a.has_t = true;
         break;
       case 6:
@@ -490,7 +499,8 @@ void parseAttr(Reader r, PAttr& a) {
         break;
       case 14:
         r.expect(w, kLen, f);
-        parseType(r.sub("TypeProto"), a.tp);
+        if (!a.tp) a.tp = std::make_unique<PType>();
+        parseType(r.sub("TypeProto"), *a.tp);
         a.has_tp = true;
         break;
       case 15:
@@ -508,7 +518,8 @@ void parseAttr(Reader r, PAttr& a) {
         break;
       case 22:
         r.expect(w, kLen, f);
-        parseSparse(r.sub("SparseTensorProto"), a.sparse_tensor);
+        if (!a.sparse_tensor) a.sparse_tensor = std::make_unique<PSparseTensor>();
+        parseSparse(r.sub("SparseTensorProto"), *a.sparse_tensor);
         a.has_sparse = true;
         break;
       case 23:
@@ -891,7 +902,7 @@ W writeAttr(const PAttr& a) {
   if (a.has_f) w.f32(2, a.f);
   if (a.has_i) w.i64(3, a.i);
   if (a.has_s) w.str(4, a.s);
-  if (a.has_t) w.msg(5, writeTensor(a.t));
+  if (a.has_t && a.t) w.msg(5, writeTensor(*a.t));
   if (a.has_g && a.g) w.msg(6, writeGraph(*a.g));
   w.packedFixed(7, a.floats);
   w.packedVarint(8, a.ints);
@@ -902,12 +913,12 @@ W writeAttr(const PAttr& a) {
   for (const auto& g : a.graphs)
     w.msg(11, writeGraph(*g));
   w.strIfSet(13, a.doc_string);
-  if (a.has_tp) w.msg(14, writeType(a.tp));
+  if (a.has_tp && a.tp) w.msg(14, writeType(*a.tp));
   for (const auto& t : a.type_protos)
     w.msg(15, writeType(t));
   w.i32(20, a.type);
   w.strIfSet(21, a.ref_attr_name);
-  if (a.has_sparse) w.msg(22, writeSparse(a.sparse_tensor));
+  if (a.has_sparse && a.sparse_tensor) w.msg(22, writeSparse(*a.sparse_tensor));
   for (const auto& s : a.sparse_tensors)
     w.msg(23, writeSparse(s));
   w.raw(a.unknown);

@@ -91,10 +91,12 @@ struct PAttr {
   float f = 0;
   int64_t i = 0;
   std::string s;
-  PTensor t;
+  // The big singular members are allocated only when present: an attribute costs two bytes of
+  // input, and a file of empty attributes must not cost kilobytes of memory for each.
+  std::unique_ptr<PTensor> t;
   std::unique_ptr<PGraph> g;
-  PSparseTensor sparse_tensor;
-  PType tp;
+  std::unique_ptr<PSparseTensor> sparse_tensor;
+  std::unique_ptr<PType> tp;
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
