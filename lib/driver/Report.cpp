@@ -70,7 +70,8 @@ std::string reportJson(const RunReport& r) {
     o["notes"] = p.notes;
     nlohmann::ordered_json tables = nlohmann::ordered_json::array();
     for (const auto& t : p.tables)
-      tables.push_back({{"title", t.title}, {"columns", t.columns}, {"rows", t.rows}});
+      tables.push_back(
+          {{"title", t.title}, {"columns", t.columns}, {"rows", t.rows}, {"chart", t.chart}});
     o["tables"] = tables;
     passes.push_back(o);
   }

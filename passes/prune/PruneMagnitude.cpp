@@ -127,6 +127,7 @@ bool PruneMagnitudePass::run(Model& model, PassContext& ctx) {
                          100.0 * static_cast<double>(report.zerosBefore()) /
                              static_cast<double>(std::max<int64_t>(report.prunedParams(), 1))));
   skips.flush(ctx, report);
+  ctx.table(pruneReportTable(report));
   if (!opts_.getString("report").empty()) writePruneReport(report, opts_.getString("report"));
   return report.zerosAfter() != report.zerosBefore();
 }

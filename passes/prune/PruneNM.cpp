@@ -147,6 +147,7 @@ bool PruneNMPass::run(Model& model, PassContext& ctx) {
                          100.0 * static_cast<double>(report.zerosAfter()) /
                              static_cast<double>(std::max<int64_t>(report.prunedParams(), 1))));
   skips.flush(ctx, report);
+  ctx.table(pruneReportTable(report));
   if (!opts_.getString("report").empty()) writePruneReport(report, opts_.getString("report"));
   return report.zerosAfter() != report.zerosBefore();
 }

@@ -1,6 +1,7 @@
 // Pruning reports in three formats.
 #include "passes/prune/PruneReport.h"
 
+#include "pass/Pass.h"
 #include "support/File.h"
 
 #include <fmt/format.h>
@@ -191,6 +192,32 @@ std::string pruneReportMarkdown(const PruneReport& r) {
       out += "- " + s + "\n";
   }
   return out;
+}
+
+ReportTable pruneReportTable(const PruneReport& r) {
+  ReportTable t;
+  t.title = "sparsity per layer (" + r.settings + ")";
+  t.chart = "sparsity %";
+  if (!r.structured) {
+    t.columns = {"layer", "op", "weights", "zeros before %", "sparsity %"};
+    for (const auto& l : r.layers)
+      t.rows.push_back({l.node, l.op, std::to_string(l.params),
+                        fmt::format("{:.2f}", 100 * ratio(l.zeros_before, l.params)),
+                        fmt::format("{:.2f}", 100 * ratio(l.zeros_after, l.params))});
+  } else {
+    t.columns = {"layer",         "op",           "channels before", "channels after",
+                 "params before", "params after", "MACs before",     "MACs after",
+                 "sparsity %"};
+    for (const auto& l : r.layers)
+      t.rows.push_back(
+          {l.node, l.op, std::to_string(l.channels_before), std::to_string(l.channels_after),
+           std::to_string(l.params_before), std::to_string(l.params_after),
+           std::to_string(l.macs_before), std::to_string(l.macs_after),
+           fmt::format("{:.2f}", l.channels_before > 0
+                                     ? 100 * (1 - ratio(l.channels_after, l.channels_before))
+                                     : 0.0)});
+  }
+  return t;
 }
 
 void writePruneReport(const PruneReport& r, const std::string& path) {

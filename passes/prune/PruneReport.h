@@ -9,6 +9,8 @@
 
 namespace mopt {
 
+struct ReportTable;
+
 struct PruneLayer {
   std::string node;    // the node (or nodes, when they share the weight)
   std::string op;      // Conv, Gemm, ...
@@ -50,6 +52,9 @@ struct PruneReport {
 std::string pruneReportText(const PruneReport& r);
 std::string pruneReportJson(const PruneReport& r);
 std::string pruneReportMarkdown(const PruneReport& r);
+// The per-layer table for the run report (`mopt run --report`), charted by sparsity: the share of
+// zero weights (unstructured) or of removed output channels (structured) per layer.
+ReportTable pruneReportTable(const PruneReport& r);
 // By extension: .json, .md, anything else text. Written atomically.
 void writePruneReport(const PruneReport& r, const std::string& path);
 

@@ -578,6 +578,7 @@ bool PruneStructuredPass::run(Model& model, PassContext& ctx) {
                        fmtCount(report.model_params_before), fmtCount(report.model_params_after),
                        fmtCount(report.macs_before), fmtCount(report.macs_after)));
   skips.flush(ctx, report);
+  ctx.table(pruneReportTable(report));
   if (!opts_.getString("report").empty()) writePruneReport(report, opts_.getString("report"));
   return changed;
 }

@@ -47,6 +47,19 @@ ok = names == ["fold-bn-into-conv", "prune-structured", "distill", "convert-opse
 ok = ok and all(p["peak_rss_bytes"] > 0 and p["weight_bytes"] > 0 and p["parameters"] > 0 for p in r["passes"])
 ok = ok and r["gates_passed"] and len(r["gates"]) == 3 and r["output"]["written"]
 ok = ok and any(p["tables"] for p in r["passes"])  # per-layer tables from the passes
+# prune-structured's per-layer sparsity: ratio 0.6 of every pruned layer's channels, counted.
+t = next(t for p in r["passes"] if p["pass"] == "prune-structured" for t in p["tables"])
+cols = t["columns"]
+pruned = 0
+for row in t["rows"]:  # the classifier's outputs stay (graph output): only its inputs shrink
+    before, after = int(row[cols.index("channels before")]), int(row[cols.index("channels after")])
+    sp = float(row[cols.index("sparsity %")])
+    ok = ok and abs(sp - 100 * (before - after) / before) < 0.01
+    if after < before:
+        pruned += 1
+        ok = ok and abs(sp - 60) < 100 / before
+ok = ok and t["chart"] == "sparsity %" and pruned >= 3
+print(cols, t["rows"])
 print(names, r["gates"])
 sys.exit(0 if ok else 1)
 PYEOF
@@ -56,7 +69,9 @@ check "the SVG chart is well-formed XML with bars" $PY -c "
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 bars = root.findall('{http://www.w3.org/2000/svg}rect')
-sys.exit(0 if len(bars) >= 3 else 1)" "$WORK/out/report.svg"
+title = root.find('{http://www.w3.org/2000/svg}text').text
+print(title)
+sys.exit(0 if len(bars) >= 3 and title.startswith('prune-structured: sparsity') else 1)" "$WORK/out/report.svg"
 check "provenance: version, canonical pipeline and the input's sha256 in the output's metadata" $PY - "$WORK/out/pdq.onnx" "$WORK/digits_cnn.op13.onnx" <<'PYEOF'
 import hashlib, onnx, sys
 meta = {p.key: p.value for p in onnx.load(sys.argv[1]).metadata_props}
