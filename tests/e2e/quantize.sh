@@ -36,6 +36,7 @@ quantized() {
   fi
   check "$base $name: accuracy in ONNX Runtime within $max_drop pt of fp32" \
     $QC accuracy "$WORK/$base.ref.npz" "$WORK/$base.$name.ort.npz" "$D:y" --max-drop "$max_drop"
+  sed 's/^/      /' "$WORK/check.log"  # the figures (docs/BENCHMARKS.md quotes them)
   check "$base $name: mopt's executor agrees with ONNX Runtime" \
     $QC agree "$WORK/$base.$name.mopt.npz" "$WORK/$base.$name.ort.npz" --max-abs "$max_abs" --min-top1 0.99
 }
