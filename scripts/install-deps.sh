@@ -10,7 +10,8 @@ pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libgflags-dev libgoogle-glog-dev
-  libcli11-dev libfmt-dev catch2 libyaml-cpp-dev nlohmann-json3-dev
+  libcli11-dev libfmt-dev catch2 libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev
+  libssl-dev  # libcrypto: SHA-256 with the CPU's SHA extensions, for provenance hashes
   libopenblas0-pthread
   python3-torch python3-onnx python3-sklearn python3-torchvision python3-numpy python3-yaml
   python3-skimage  # real photos (skimage.data) for calibration tests and benchmarks
