@@ -32,6 +32,16 @@ expect_error "opset out of range" 1 "target opset 6 is outside the supported ran
 expect_error "a pass that cannot do its job" 3 "pass 'convert-opset' failed: cannot convert opset 17 to 16: .*LayerNormalization.*needs the input rank" \
   "$O" $MOPT run -p 'convert-opset{target=16}' "$M/layernorm.onnx" -o "$O"
 
+# Input limits: the flag a message names is the one that lets the model through.
+S=$MOPT_SRC/samples
+expect_error "tensor over --max-tensor-bytes" 2 "digits_cnn.op13.onnx: tensor '.*' declares .* (--max-tensor-bytes)" "$O" \
+  $MOPT convert "$S/digits_cnn.op13.onnx" -o "$O" --max-tensor-bytes 1k
+expect_error "more nodes than --max-nodes" 2 "digits_cnn.op13.onnx: .*more than 5 nodes (--max-nodes)" "$O" \
+  $MOPT inspect "$S/digits_cnn.op13.onnx" --max-nodes 5
+check "raising the limits lets the same model through" \
+  $MOPT convert "$S/digits_cnn.op13.onnx" -o "$O" --max-tensor-bytes 1M --max-nodes 100
+rm -f "$O"
+
 # The pipeline error shows a caret under the column it complains about.
 $MOPT run -p 'dce,dcee' "$M/good.onnx" -o "$O" 2>"$WORK/caret.txt" || true
 check "caret under the bad pass name" grep -qx '      \^' "$WORK/caret.txt"
