@@ -24,7 +24,8 @@ class TorchBackend {
                                const TorchScriptExportOptions& opts) const = 0;
   // Trains `student`'s float weights (see exec/Trainable.h for which) in place; exact zeros stay
   // zero, so pruning survives.
-  virtual DistillStats distill(Model& student, const DistillConfig& cfg, const DistillEpoch& epochs) const = 0;
+  virtual DistillStats distill(Model& student, const DistillConfig& cfg,
+                               const DistillEpoch& epochs) const = 0;
 };
 
 // Loads the plugin on first use; throws Error(Internal) naming the file when it is missing.

@@ -127,6 +127,54 @@ int64_t fuseLinear(Graph& g, NameScope& names) {
   return n;
 }
 
+// Conv followed by Relu, or by Clip with constant bounds, becomes ConvClamp: the activation runs
+// in place on the convolution's fresh output instead of allocating and filling another tensor
+// (MobileNet-style nets have one after nearly every Conv).
+int64_t fuseConvActivation(Graph& g, int64_t opset) {
+  int64_t n = 0;
+  for (Node* conv : g.nodeVector()) {
+    if (!conv->is("Conv") || conv->numOutputs() != 1) continue;
+    Node* act = singleUser(conv->output(0));
+    if (!act || act->numOutputs() != 1 || act->input(0) != conv->output(0)) continue;
+    std::vector<Attribute> bounds;
+    if (act->is("Relu")) {
+      bounds.push_back(Attribute::makeFloat("clamp_min", 0.0f));
+    } else if (act->is("Clip") && opset < 11) {
+      if (const Attribute* a = act->attr("min"))
+        bounds.push_back(Attribute::makeFloat("clamp_min", a->f));
+      if (const Attribute* a = act->attr("max"))
+        bounds.push_back(Attribute::makeFloat("clamp_max", a->f));
+    } else if (act->is("Clip")) {
+      bool constant = true;
+      for (size_t i = 1; i < act->numInputs() && i < 3; ++i) {
+        if (!act->input(i)) continue;  // an omitted optional bound
+        auto t = constantValue(act->input(i));
+        if (!t || t->numel() != 1 || !isFloatingPoint(t->dtype())) {
+          constant = false;
+          break;
+        }
+        bounds.push_back(Attribute::makeFloat(i == 1 ? "clamp_min" : "clamp_max",
+                                              static_cast<float>(elementAsDouble(*t, 0))));
+      }
+      if (!constant) continue;
+    } else {
+      continue;
+    }
+    Node* fused = g.insertNodeBefore(act, "ConvClamp", kExecDomain);
+    for (size_t i = 0; i < conv->numInputs(); ++i)
+      fused->addInput(conv->input(i));
+    std::vector<Attribute> attrs = std::move(conv->attributes());
+    conv->attributes().clear();
+    for (auto& b : bounds)
+      attrs.push_back(std::move(b));
+    fused->setAttrs(std::move(attrs));
+    fused->addOutput(act->output(0)->name() + "_convclamp");
+    replaceOutput(g, act, fused, {conv, act});
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace
 
 int64_t fuseForExecution(Model& m) {
@@ -135,6 +183,7 @@ int64_t fuseForExecution(Model& m) {
   forEachGraph(*m.graph, [&](Graph& g) {
     n += fuseGelu(g);
     n += fuseLinear(g, names);
+    n += fuseConvActivation(g, m.opset(""));
   });
   if (n && m.opset(kExecDomain) == 0) m.setOpset(kExecDomain, 1);
   return n;

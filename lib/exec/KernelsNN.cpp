@@ -1,5 +1,6 @@
 // Neural-network kernels: convolutions, pooling, normalization, recurrent layers, resizing and
 // sampling, and the detection helpers RoiAlign and NonMaxSuppression.
+#include "exec/Fusion.h"
 #include "exec/Runtime.h"
 
 #include <algorithm>
@@ -132,6 +133,18 @@ void opConv(KernelContext& ctx) {
   c10::optional<at::Tensor> bias;
   if (ctx.hasInput(2)) bias = widen(ctx.input(2));
   at::Tensor y = convolve(ctx, widen(ctx.input(0)), widen(ctx.input(1)), bias);
+  ctx.setOutput(0, y.to(ctx.input(0).scalar_type()), ctx.inputType(0));
+}
+
+// Conv + Relu/Clip fused by exec/Fusion.cpp (inference only: training runs the graph unfused).
+void opConvClamp(KernelContext& ctx) {
+  c10::optional<at::Tensor> bias;
+  if (ctx.hasInput(2)) bias = widen(ctx.input(2));
+  at::Tensor y = convolve(ctx, widen(ctx.input(0)), widen(ctx.input(1)), bias);
+  c10::optional<at::Scalar> lo, hi;
+  if (ctx.hasAttr("clamp_min")) lo = ctx.attrFloat("clamp_min", 0.0f);
+  if (ctx.hasAttr("clamp_max")) hi = ctx.attrFloat("clamp_max", 0.0f);
+  if (lo || hi) y.clamp_(lo, hi);
   ctx.setOutput(0, y.to(ctx.input(0).scalar_type()), ctx.inputType(0));
 }
 
@@ -1287,6 +1300,7 @@ void opNonMaxSuppression(KernelContext& ctx) {
 
 void addNNKernels(KernelList& k) {
   k.push_back({"", "Conv", opConv});
+  k.push_back({kExecDomain, "ConvClamp", opConvClamp});
   k.push_back({"", "ConvTranspose", opConvTranspose});
   k.push_back({"", "AveragePool", opAveragePool});
   k.push_back({"", "MaxPool", opMaxPool});

@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 S=$MOPT_SRC/samples
 D=$S/digits_test.npz
 F=${MOPT_FIXTURES:-$MOPT_BUILD/fixtures}
-$PY "$MOPT_SRC/scripts/make_fixtures.py" --out "$F" --only resnet18,bert >/dev/null
+$PY "$MOPT_SRC/scripts/make_fixtures.py" --out "$F" --only resnet18,mobilenet_v2,bert >/dev/null
 $PY - "$WORK" <<'PYEOF'
 import sys
 import numpy as np
@@ -27,6 +27,54 @@ exec_vs_ort mlp "$S/digits_mlp.op17.onnx" "$D" input=x 1e-5
 exec_vs_ort cnn "$S/digits_cnn.op13.onnx" "$D" input=x_img 1e-5
 exec_vs_ort resnet18 "$F/resnet18.onnx" "$WORK/img.npz" "" 1e-4
 exec_vs_ort bert "$F/bert.onnx" "$WORK/txt.npz" "" 1e-4
+exec_vs_ort mobilenet_v2 "$F/mobilenet_v2.onnx" "$WORK/img.npz" "" 1e-4
+
+# The executor fuses Conv with a following Relu or constant-bound Clip (run in place): Clip-6's
+# attributes, Clip-13 with one bound omitted, bounds that are not constants (left unfused), and a
+# Conv whose output is also read elsewhere (left unfused), each against ONNX Runtime.
+$PY - "$WORK" <<'PYEOF'
+import sys
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+w = sys.argv[1]
+rng = np.random.default_rng(2)
+def conv(name, x, out):
+    wt = numpy_helper.from_array(rng.standard_normal((4, 4, 3, 3)).astype(np.float32), name + "_w")
+    b = numpy_helper.from_array(rng.standard_normal(4).astype(np.float32), name + "_b")
+    return helper.make_node("Conv", [x, wt.name, b.name], [out], pads=[1, 1, 1, 1]), [wt, b]
+def model(opset, acts):
+    nodes, inits, outs, x = [], [], [], "x"
+    for i, act in enumerate(acts):
+        n, t = conv(f"c{i}", x, f"conv{i}")
+        nodes.append(n)
+        inits += t
+        nodes.append(act(i, f"conv{i}", f"act{i}", inits))
+        x = f"act{i}"
+    nodes.append(helper.make_node("Add", ["conv0", x], ["y"]))  # conv0 read twice: not fused
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6]),
+                                       helper.make_tensor_value_info("hi", TensorProto.FLOAT, [])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+def clip6(i, x, y, inits):
+    return helper.make_node("Clip", [x], [y], min=-0.5, max=0.75)
+def relu(i, x, y, inits):
+    return helper.make_node("Relu", [x], [y])
+def clip13_max_only(i, x, y, inits):
+    inits.append(numpy_helper.from_array(np.array(0.6, np.float32), f"max{i}"))
+    return helper.make_node("Clip", [x, "", f"max{i}"], [y])
+def clip13_input_bound(i, x, y, inits):
+    inits.append(numpy_helper.from_array(np.array(-0.2, np.float32), f"min{i}"))
+    return helper.make_node("Clip", [x, f"min{i}", "hi"], [y])
+m6 = model(10, [clip6, relu, clip6])
+m6.graph.input.pop()  # no "hi" at opset 10
+onnx.save(m6, f"{w}/clip6.onnx")
+onnx.save(model(13, [relu, clip13_max_only, clip13_input_bound]), f"{w}/clip13.onnx")
+np.savez(f"{w}/clip.npz", x=rng.standard_normal((1, 4, 6, 6)).astype(np.float32), hi=np.array(0.3, np.float32))
+np.savez(f"{w}/clip6in.npz", x=np.load(f"{w}/clip.npz")["x"])
+PYEOF
+exec_vs_ort conv_clip6 "$WORK/clip6.onnx" "$WORK/clip6in.npz" "" 1e-5
+exec_vs_ort conv_clip13 "$WORK/clip13.onnx" "$WORK/clip.npz" "" 1e-5
 
 # eval: the accuracies samples/make_samples.py measured in PyTorch.
 for m in mlp cnn; do

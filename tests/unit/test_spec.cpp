@@ -47,7 +47,8 @@ TEST_CASE("JSON pipeline files are accepted", "[spec]") {
       << R"({"input": "a.onnx", "output": "b.onnx", "passes": ["dce", {"convert-opset": {"target": 17}}], "output_options": {"opset": 13}})";
   PipelineSpec s = loadPipelineSpec(path, passRegistry());
   CHECK(s.pipeline.canonical() ==
-        "dce,convert-opset{target=17,only-upgrade=false},convert-opset{target=13,only-upgrade=false}");
+        "dce,convert-opset{target=17,only-upgrade=false},convert-opset{target=13,only-upgrade="
+        "false}");
 }
 
 TEST_CASE("pipeline file errors carry the position and a suggestion", "[spec]") {

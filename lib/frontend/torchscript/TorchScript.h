@@ -37,6 +37,7 @@ struct TorchScriptExportOptions {
 };
 // IR -> a torch::jit::Module whose forward() is generated TorchScript over registered
 // parameters and buffers; saved with Module::save (loads in LibTorch and Python's torch.jit.load).
-void saveTorchScript(const Model& model, const std::string& path, const TorchScriptExportOptions& opts = {});
+void saveTorchScript(const Model& model, const std::string& path,
+                     const TorchScriptExportOptions& opts = {});
 
 }  // namespace mopt

@@ -6,6 +6,7 @@
 namespace mopt {
 
 Model importTorchScript(const std::string& path, const TorchScriptImportOptions& opts);
-void exportTorchScript(const Model& model, const std::string& path, const TorchScriptExportOptions& opts);
+void exportTorchScript(const Model& model, const std::string& path,
+                       const TorchScriptExportOptions& opts);
 
 }  // namespace mopt
