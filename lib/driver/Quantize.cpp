@@ -18,6 +18,8 @@ namespace {
 // opset 13 is the first with per-axis QuantizeLinear/DequantizeLinear.
 const char* kPreprocess = "eliminate-identity,fold-bn-into-conv,dce";
 const char* kOpsetFloor = "convert-opset{target=13,only-upgrade=true}";
+// DequantizeLinear with block_size (blocked weight-only QDQ) exists from opset 21 on.
+const char* kOpsetBlockedQdq = "convert-opset{target=21,only-upgrade=true}";
 
 }  // namespace
 
@@ -54,16 +56,26 @@ std::string quantizePipelineText(const QuantizeRequest& req) {
   if (it == quantizeModes().end())
     fail(ErrorKind::Usage, "--mode must be dynamic, static, weight-only, fp16 or bf16, not '{}'",
          req.mode);
-  const PassEntry* e = passRegistry().find(it->second);
-  if (!e) fail(ErrorKind::Usage, "--mode {}: this build has no pass '{}'", req.mode, it->second);
+  std::string pass = it->second;
+  if (req.analyze) {
+    if (req.mode != "static")
+      fail(ErrorKind::Usage, "--analyze measures static quantization: use it with --mode static");
+    pass = "quantization-sensitivity";
+  }
+  const PassEntry* e = passRegistry().find(pass);
+  if (!e) fail(ErrorKind::Usage, "--mode {}: this build has no pass '{}'", req.mode, pass);
+  bool has_report = false, blocked_qdq = false;
   std::string opts;
   for (const auto& [name, values] : req.options) {
     const OptionSpec* spec = nullptr;
     for (const auto& o : e->info->options)
       if (o.name == name) spec = &o;
     if (!spec)
-      fail(ErrorKind::Usage, "--{} does not apply to --mode {} (pass {})", name, req.mode,
-           it->second);
+      fail(ErrorKind::Usage, "--{} does not apply to --mode {}{} (pass {})", name, req.mode,
+           req.analyze ? " --analyze" : "", pass);
+    has_report = has_report || name == "report";
+    blocked_qdq = blocked_qdq || (req.mode == "weight-only" && name == "format" &&
+                                  values.size() == 1 && values[0] == "qdq");
     std::string v;
     if (spec->type == OptionType::StringList) {
       for (const auto& x : values)
@@ -75,13 +87,16 @@ std::string quantizePipelineText(const QuantizeRequest& req) {
     }
     opts += (opts.empty() ? "" : ",") + name + "=" + v;
   }
+  if (req.analyze && !has_report) opts += std::string(opts.empty() ? "" : ",") + "report=\"-\"";
   std::string text;
   if (req.preprocess && req.mode != "fp16" && req.mode != "bf16") {
     text = kPreprocess;
     if (req.mode == "dynamic" || req.mode == "static") text = std::string(kOpsetFloor) + "," + text;
     text += ",";
   }
-  text += it->second;
+  // Not part of preprocessing: without the upgrade the pass cannot write its output at all.
+  if (blocked_qdq) text += std::string(kOpsetBlockedQdq) + ",";
+  text += pass;
   if (!opts.empty()) text += "{" + opts + "}";
   return text;
 }
@@ -91,6 +106,11 @@ RunResult quantizeModel(const QuantizeRequest& req) {
   run.pipeline_text = quantizePipelineText(req);
   run.input = req.input;
   run.output = req.output;
+  if (req.analyze) {
+    if (!req.output.empty())
+      fail(ErrorKind::Usage, "--analyze writes a report, not a model: drop -o (or use --report)");
+    run.write_output = false;
+  }
   run.dry_run = req.dry_run;
   run.in_place = req.in_place;
   run.fsync = req.fsync;

@@ -24,6 +24,9 @@ struct QuantizeRequest {
   std::vector<std::pair<std::string, std::vector<std::string>>> options;
   bool preprocess = true;  // fold BatchNorm, drop Identity, opset >= 13 for per-channel QDQ
   bool dry_run = false, in_place = false, fsync = false;
+  // Run quantization-sensitivity instead of quantizing (static mode): a per-node report, no
+  // model written. Without a `report` option the table goes to standard output.
+  bool analyze = false;
   std::optional<ExternalDataMode> external_data;
   LoadOptions load;
   std::ostream* ir_out = nullptr;

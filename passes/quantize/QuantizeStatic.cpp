@@ -156,7 +156,7 @@ static void addEvaluationOptions(std::vector<OptionSpec>& o) {
   o.push_back({"report",
                OptionType::String,
                "",
-               "write the sensitivity table here (.json, .md, or text)",
+               "write the sensitivity table here (.json, .md, text, or - for standard output)",
                {},
                false});
 }

@@ -1,6 +1,8 @@
 // Quantization sensitivity analysis and auto-exclusion.
 #include "passes/quantize/Sensitivity.h"
 
+#include <iostream>
+
 #include "exec/Executor.h"
 #include "frontend/onnx/Onnx.h"
 #include "ir/Error.h"
@@ -308,6 +310,10 @@ void writeSensitivityReport(const SensitivityReport& r, const std::string& path)
   std::string text = ends(".json") ? sensitivityJson(r)
                      : ends(".md") ? sensitivityMarkdown(r)
                                    : sensitivityText(r);
+  if (path == "-") {  // standard output (`mopt quantize --analyze` without --report)
+    std::cout << text << std::flush;
+    return;
+  }
   AtomicFile f(path);
   f.write(text.data(), text.size());
   f.commit(false);

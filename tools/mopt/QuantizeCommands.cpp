@@ -24,6 +24,10 @@ QuantizeCommands::QuantizeCommands(CLI::App& app) {
       "!--no-preprocess", q_.preprocess,
       "skip Identity removal, BatchNorm folding and the opset-13 floor before quantizing");
   quantize_->add_flag("--dry-run", q_.dry_run, "print the pipeline that would run and stop");
+  quantize_->add_flag("--analyze", q_.analyze,
+                      "static mode: report each node's quantization error (SQNR, cosine, "
+                      "accuracy with --eval-labels) instead of quantizing; table to stdout or "
+                      "--report FILE; writes no model");
   quantize_->add_flag("--in-place", q_.in_place, "allow the output to replace the input");
   quantize_->add_flag("--fsync", q_.fsync, "flush the output to disk before renaming it");
   quantize_->add_option("--external-data", q_external_, "auto, always or never")
@@ -65,13 +69,15 @@ bool QuantizeCommands::run(const LoadOptions& load) {
              q_external_);
       q_.external_data = m;
     }
-    if (q_.output.empty() && !q_.dry_run) fail(ErrorKind::Usage, "mopt quantize needs -o OUTPUT");
+    if (q_.output.empty() && !q_.dry_run && !q_.analyze)
+      fail(ErrorKind::Usage, "mopt quantize needs -o OUTPUT");
     RunResult r = quantizeModel(q_);
     if (q_.dry_run) {
       std::cout << "pipeline: " << r.canonical << "\n";
       return true;
     }
     std::cerr << passStatsTable(r.stats);
+    if (q_.analyze) return true;
     std::cerr << fmt::format(
         "wrote {} ({} bytes{})\n", r.output, r.saved.model_bytes,
         r.saved.data_file.empty()
