@@ -101,6 +101,34 @@ rc=0
 $MOPT run "$WORK/strict.yaml" -o "$WORK/out/kept.onnx" --keep-failed 2>/dev/null || rc=$?
 check "--keep-failed writes the model and still exits 4" bash -c "test $rc = 4 && test -s $WORK/out/kept.onnx"
 
+# The latency gate (batch-1 p50 in mopt's executor): BN folding cannot make the CNN 10x slower,
+# and nothing makes it 1000x faster.
+cat >"$WORK/lat.yaml" <<YAML
+input: $S/digits_cnn.op13.onnx
+passes: [fold-bn-into-conv]
+data:
+  test: {path: $S/digits_test.npz, map: {input: x_img}, labels: y}
+gates: {data: test, samples: 64, max-latency-ratio: 10}
+YAML
+rc=0
+$MOPT run "$WORK/lat.yaml" -o "$WORK/out/lat.onnx" 2>"$WORK/lat.log" || rc=$?
+check "max-latency-ratio passes for a float rewrite" \
+  bash -c "test $rc = 0 && grep -q 'gate max-latency-ratio .* pass' $WORK/lat.log"
+sed 's/max-latency-ratio: 10/max-latency-ratio: 0.001/' "$WORK/lat.yaml" >"$WORK/lat_strict.yaml"
+rc=0
+$MOPT run "$WORK/lat_strict.yaml" -o "$WORK/out/lat_strict.onnx" 2>"$WORK/lat.log" || rc=$?
+check "max-latency-ratio fails below what is possible (exit 4, no model)" \
+  bash -c "test $rc = 4 && grep -q 'gate max-latency-ratio .*FAIL' $WORK/lat.log && test ! -e $WORK/out/lat_strict.onnx"
+
+# The committed sample pipeline itself (what make demo runs), in a copy of its folder layout.
+mkdir -p "$WORK/demo/samples" "$WORK/demo/out"
+cp "$MOPT_SRC/samples/prune-distill-quantize.yaml" "$S/digits_cnn.op13.onnx" "$S/digits_test.npz" "$WORK/demo/samples/"
+cp "$WORK/train.npz" "$WORK/demo/out/digits_train.npz"
+rc=0
+$MOPT run "$WORK/demo/samples/prune-distill-quantize.yaml" 2>"$WORK/demo.log" || rc=$?
+check "samples/prune-distill-quantize.yaml meets its gates and writes its model and reports" \
+  bash -c "test $rc = 0 && test -s $WORK/demo/out/digits_cnn.pdq.onnx && test -s $WORK/demo/out/pdq.report.svg && test \$(grep -c 'gate .* pass ' $WORK/demo.log) = 3"
+
 # Batch: every model of a glob; one broken file does not stop the others.
 mkdir -p "$WORK/models"
 cp "$S/digits_cnn.op13.onnx" "$WORK/models/a.onnx"
