@@ -60,13 +60,25 @@ Model loadModel(const std::string& path, const LoadOptions& opts) {
       if (!opts.sample_npz.empty()) {
         // Names, dtypes and shapes from a sample, used when nothing better is known (explicit
         // shapes, or those mopt recorded in a file it wrote); the batch dim becomes symbolic.
-        for (const auto& [name, t] : loadNpz(opts.sample_npz)) {
+        NamedTensors arrays = loadNpz(opts.sample_npz);
+        auto add = [&](const std::string& name, const Tensor& t) {
           InputSpec spec;
           spec.name = name;
           spec.dtype = t.dtype();
           for (size_t i = 0; i < t.dims().size(); ++i)
             spec.dims.push_back(i == 0 ? std::string("N") : std::to_string(t.dims()[i]));
           ts.sample_inputs.push_back(spec);
+        };
+        if (opts.sample_map.empty()) {
+          for (const auto& [name, t] : arrays)
+            add(name, t);
+        }
+        for (const auto& [input, array] : opts.sample_map) {
+          auto it = std::find_if(arrays.begin(), arrays.end(),
+                                 [&](const auto& a) { return a.first == array; });
+          if (it == arrays.end())
+            failInput("{}: no array '{}' for --map {}={}", opts.sample_npz, array, input, array);
+          add(input, it->second);
         }
       }
       return loadTorchScript(path, ts);

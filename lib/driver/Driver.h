@@ -23,6 +23,9 @@ struct LoadOptions {
   OnnxLoadOptions onnx;                  // limits on what an ONNX file may declare
   TorchScriptImportOptions torchscript;  // input shapes etc. for TorchScript files
   std::string sample_npz;  // alternatively: TorchScript input names/dtypes/shapes from a sample
+  // INPUT=ARRAY pairs (--map), in forward()'s argument order: only these arrays of the sample
+  // describe the inputs, under the input's name. Empty: every array of the sample, in file order.
+  std::vector<std::pair<std::string, std::string>> sample_map;
 };
 Model loadModel(const std::string& path, const LoadOptions& opts = {});
 

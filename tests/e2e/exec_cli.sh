@@ -106,6 +106,19 @@ exec_vs_ort bert_folded "$WORK/bert_folded.onnx" "$WORK/txt.npz" "" 1e-4
 $ORT_RUN run "$WORK/bert_folded.onnx" --inputs "$WORK/txt.npz" -o "$WORK/bf.npz"
 check "folded BERT matches the original in ONNX Runtime" $COMPARE "$WORK/bert.ort.npz" "$WORK/bf.npz" --atol 1e-4 --rtol 1e-4
 
+# TorchScript models through exec / compare / eval: inputs described by the mapped arrays.
+$MOPT exec "$S/digits_cnn.traced.pt" --inputs "$D" --map input=x_img -o "$WORK/ts.npz" 2>/dev/null
+$MOPT exec "$S/digits_cnn.op13.onnx" --inputs "$D" --map input=x_img -o "$WORK/onnx.npz" 2>/dev/null
+check "exec on TorchScript (--map) matches exec on the ONNX export" \
+  $COMPARE "$WORK/onnx.npz" "$WORK/ts.npz" --atol 1e-4 --rtol 1e-4
+check "compare TorchScript with ONNX: same top-1 everywhere" bash -c \
+  "$MOPT compare $S/digits_cnn.traced.pt $S/digits_cnn.op13.onnx --inputs $D --map input=x_img --json | $PY -c 'import json,sys; r=json.load(sys.stdin); o=r[\"outputs\"][0]; sys.exit(not (o[\"top1_agreement\"] == 1.0 and o[\"max_abs\"] < 1e-4))'"
+check "eval on scripted TorchScript gives PyTorch's accuracy" bash -c \
+  "$MOPT eval $S/digits_cnn.scripted.pt --data $D --map input=x_img --labels y | grep -q 'accuracy    0.9933'"
+expect_error "exec on TorchScript with a sample of several arrays and no --map" 2 \
+  "forward() takes 1 tensor argument(s) but the sample has 3 arrays; choose them with --map" "$WORK/o.npz" \
+  $MOPT exec "$S/digits_cnn.traced.pt" --inputs "$D" -o "$WORK/o.npz"
+
 expect_error "exec with a missing input array" 2 "no array for input 'input' (arrays: x, x_img, y; use --map input=ARRAY)" \
   "$WORK/o.npz" $MOPT exec "$S/digits_cnn.op13.onnx" --inputs "$D" -o "$WORK/o.npz"
 expect_error "exec with the wrong shape" 2 "input 'input' must have shape \[N,1,8,8\], got \[450,64\]" "$WORK/o.npz" \

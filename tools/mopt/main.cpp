@@ -57,13 +57,16 @@ void addLoadLimitFlags(CLI::App* cmd) {
 
 // How to read an input model: the limits above; for TorchScript, explicit input shapes, else the
 // arrays of a sample .npz.
-LoadOptions loadOptions(const std::vector<std::string>& shapes = {},
-                        const std::string& sample = "") {
+LoadOptions loadOptions(const std::vector<std::string>& shapes = {}, const std::string& sample = "",
+                        const std::string& map = "") {
   LoadOptions o;
   o.onnx = load_limits;
   for (const auto& s : shapes)
     o.torchscript.inputs.push_back(parseInputSpec(s));
-  if (o.torchscript.inputs.empty()) o.sample_npz = sample;
+  if (o.torchscript.inputs.empty()) {
+    o.sample_npz = sample;
+    o.sample_map = parseMap(map);
+  }
   return o;
 }
 
@@ -294,7 +297,7 @@ int main(int argc, char** argv) {
         }
       }
     } else if (*execc) {
-      Model m = loadModel(exec_model, loadOptions(exec_shapes, exec_inputs));
+      Model m = loadModel(exec_model, loadOptions(exec_shapes, exec_inputs, exec_map));
       FeedOptions fo;
       fo.npz = exec_inputs;
       fo.map = parseMap(exec_map);
@@ -306,8 +309,8 @@ int main(int argc, char** argv) {
         std::cerr << fmt::format("{}: {}{}\n", name, dtypeName(t.dtype()),
                                  shapeToString(shapeOf(t.dims())));
     } else if (*cmpc) {
-      Model a = loadModel(cmp_a, loadOptions(cmp_shapes, cmp_inputs));
-      Model b = loadModel(cmp_b, loadOptions(cmp_shapes, cmp_inputs));
+      Model a = loadModel(cmp_a, loadOptions(cmp_shapes, cmp_inputs, cmp_map));
+      Model b = loadModel(cmp_b, loadOptions(cmp_shapes, cmp_inputs, cmp_map));
       FeedOptions fo;
       fo.npz = cmp_inputs;
       fo.map = parseMap(cmp_map);
@@ -320,7 +323,7 @@ int main(int argc, char** argv) {
           compareModels(a, b, makeFeeds(a, fo), cmp_per_node, cmp_threshold, cmp_threads);
       std::cout << (cmp_json ? compareJson(r) + "\n" : compareText(r));
     } else if (*evalc) {
-      Model m = loadModel(eval_model, loadOptions(eval_shapes, ""));
+      Model m = loadModel(eval_model, loadOptions(eval_shapes, eval_data, eval_map));
       NamedTensors data = loadNpz(eval_data);
       for (const auto& [input, array] : parseMap(eval_map)) {
         bool found = false;

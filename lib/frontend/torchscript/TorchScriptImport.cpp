@@ -114,6 +114,7 @@ class Importer {
     // Files mopt wrote record their inputs; anything else needs them from the caller.
     if (opts_.inputs.empty()) opts_.inputs = recordedInputs(extra["mopt.json"]);
     output_names_ = recordedOutputs(extra["mopt.json"]);
+    const bool from_sample = opts_.inputs.empty() && !opts_.sample_inputs.empty();
     if (opts_.inputs.empty()) opts_.inputs = opts_.sample_inputs;
     if (opts_.inputs.empty())
       failInput(
@@ -139,6 +140,22 @@ class Importer {
     // forward(self, ...): the first input is the module itself.
     auto inputs = graph->inputs();
     size_t n_args = inputs.size() - 1;
+    if (from_sample && opts_.inputs.size() != n_args) {
+      // A sample with other arrays too (labels, ...): take the ones named like forward()'s
+      // arguments, in argument order.
+      std::vector<InputSpec> named;
+      for (size_t i = 0; i < n_args; ++i) {
+        std::string arg = cleanName(inputs[i + 1]->debugName());
+        for (const auto& s : opts_.inputs)
+          if (s.name == arg) named.push_back(s);
+      }
+      if (named.size() != n_args)
+        failInput(
+            "{}: forward() takes {} tensor argument(s) but the sample has {} arrays; choose them "
+            "with --map ARG=ARRAY,... in argument order",
+            path_, n_args, opts_.inputs.size());
+      opts_.inputs = named;
+    }
     if (opts_.inputs.size() != n_args)
       failInput("{}: forward() takes {} tensor argument(s) but {} input shape(s) were given", path_,
                 n_args, opts_.inputs.size());
