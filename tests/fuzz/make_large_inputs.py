@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Writes large ONNX inputs that once took quadratic time (too big to commit as regression files):
+"""Writes large ONNX inputs that once took quadratic time or memory far beyond their size (too big
+to commit as regression files):
   python3 make_large_inputs.py OUT_DIR [N]
-The ctest fuzz.replay.fuzz_onnx.large replays them with a time limit. Plain Python, no onnx."""
+The ctests fuzz.replay.fuzz_onnx.large (OUT_DIR, with a time limit) and
+fuzz.replay.fuzz_onnx.memory (OUT_DIR/memory, under an address-space limit) replay them. Plain
+Python, no onnx."""
 import os
 import sys
 
@@ -35,7 +38,7 @@ def value(name):  # ValueInfoProto: a float tensor of unknown shape
 def main():
     out = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
-    os.makedirs(out, exist_ok=True)
+    os.makedirs(os.path.join(out, "memory"), exist_ok=True)
     files = {}
     # N unnamed nodes in a chain: the verifier named each node by counting from the start.
     chain = b"".join(node([b"v%d" % i], [b"v%d" % (i + 1)], b"Relu") for i in range(n))
@@ -49,6 +52,10 @@ def main():
     custom = ld(0x0A, ld(0x0A, b"x") + ld(0x12, b"y") + ld(0x22, b"Op") + ld(0x3A, b"x.y") + attrs)
     files["many_attributes.onnx"] = model(custom + ld(0x5A, value(b"x")) + ld(0x62, value(b"y")),
                                           ld(0x42, ld(0x0A, b"x.y") + b"\x10\x01"))
+    # One node with 2 MB of empty attributes (2 bytes each): each once cost 1.7 KB of parsed
+    # structure (1.8 GB in all); replayed under a 1 GB address-space limit (memory/ folder).
+    empty = ld(0x0A, ld(0x22, b"Relu") + ld(0x2A, b"") * (1 << 20))
+    files["memory/empty_attributes.onnx"] = model(empty)
     for name, data in files.items():
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
