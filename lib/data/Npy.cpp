@@ -13,6 +13,11 @@
 
 namespace mopt {
 
+NpyLimits& defaultNpyLimits() {
+  static NpyLimits limits;
+  return limits;
+}
+
 namespace {
 
 uint16_t rd16(const uint8_t* p) {
@@ -278,11 +283,13 @@ Tensor parseNpy(const std::shared_ptr<const Buffer>& bytes, const std::string& s
   // numpy never writes 0-byte items; with them no byte count would bound the element count.
   if (d.itemsize == 0) failInput("{}: unsupported .npy dtype '{}' (0-byte items)", source, descr);
   if (d.dtype == DType::String && numel > limits.max_strings)
-    failInput("{}: the array has {} strings, more than the limit of {}", source, numel,
-              limits.max_strings);
+    failInput("{}: the array has {} strings, more than the limit of {} (--max-array-strings)",
+              source, numel, limits.max_strings);
   if (static_cast<uint64_t>(numel) > limits.max_array_bytes / d.itemsize)
-    failInput("{}: the array has {} elements of {} bytes, more than the limit of {} bytes", source,
-              numel, d.itemsize, limits.max_array_bytes);
+    failInput(
+        "{}: the array has {} elements of {} bytes, more than the limit of {} bytes "
+        "(--max-array-bytes)",
+        source, numel, d.itemsize, limits.max_array_bytes);
   if (static_cast<uint64_t>(numel) > avail / d.itemsize)
     failInput("{}: .npy data is truncated: {} elements of {} bytes need {} bytes, {} present",
               source, numel, d.itemsize, static_cast<uint64_t>(numel) * d.itemsize, avail);
@@ -520,7 +527,8 @@ NamedTensors parseNpz(const std::shared_ptr<const Buffer>& bytes, const std::str
     extents.emplace(local, data + csize);
     if (usize > limits.max_array_bytes || usize > limits.max_total_bytes - total)
       failInput(
-          "{}: member '{}' declares {} bytes, more than the limit of {} per array and {} in all",
+          "{}: member '{}' declares {} bytes, more than the limit of {} per array "
+          "(--max-array-bytes) and {} in all (--max-archive-bytes)",
           source, name, usize, limits.max_array_bytes, limits.max_total_bytes);
     total += usize;
     std::shared_ptr<const Buffer> member;

@@ -41,6 +41,10 @@ expect_error "more nodes than --max-nodes" 2 "digits_cnn.op13.onnx: .*more than 
 check "raising the limits lets the same model through" \
   $MOPT convert "$S/digits_cnn.op13.onnx" -o "$O" --max-tensor-bytes 1M --max-nodes 100
 rm -f "$O"
+expect_error "data array over --max-array-bytes" 2 "digits_test.npz: member '.*' declares .* (--max-array-bytes)" "$WORK/o.npz" \
+  $MOPT exec "$S/digits_cnn.op13.onnx" --inputs "$S/digits_test.npz" --map input=x_img -o "$WORK/o.npz" --max-array-bytes 1k
+check "raising --max-array-bytes lets the same data through" \
+  $MOPT exec "$S/digits_cnn.op13.onnx" --inputs "$S/digits_test.npz" --map input=x_img -o "$WORK/o.npz" --max-array-bytes 1M
 
 # The pipeline error shows a caret under the column it complains about.
 $MOPT run -p 'dce,dcee' "$M/good.onnx" -o "$O" 2>"$WORK/caret.txt" || true

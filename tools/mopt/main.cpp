@@ -2,6 +2,7 @@
 #include "PassCommand.h"
 #include "PruneCommands.h"
 #include "QuantizeCommands.h"
+#include "data/Npy.h"
 #include "driver/Driver.h"
 #include "driver/Evaluate.h"
 #include "driver/Inspect.h"
@@ -52,6 +53,17 @@ void addLoadLimitFlags(CLI::App* cmd) {
       ->transform(CLI::AsSizeValue(false));
   g->add_option("--max-string-elements", load_limits.max_string_elements,
                 "elements of one string tensor (default 16777216)")
+      ->check(CLI::Range(int64_t{1}, INT64_MAX));
+  // Data files (.npy/.npz: calibration, evaluation, training, inputs).
+  NpyLimits& npy = defaultNpyLimits();
+  g->add_option("--max-array-bytes", npy.max_array_bytes,
+                "data files: one array's bytes (default 16G)")
+      ->transform(CLI::AsSizeValue(false));
+  g->add_option("--max-archive-bytes", npy.max_total_bytes,
+                "data files: all arrays of one .npz, inflated (default 64G)")
+      ->transform(CLI::AsSizeValue(false));
+  g->add_option("--max-array-strings", npy.max_strings,
+                "data files: elements of one string array (default 16777216)")
       ->check(CLI::Range(int64_t{1}, INT64_MAX));
 }
 
