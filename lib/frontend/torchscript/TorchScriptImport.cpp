@@ -18,6 +18,7 @@
 #include <torch/csrc/jit/passes/graph_rewrite_helper.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/remove_dropout.h>
+#include <torch/csrc/jit/passes/symbolic_shape_analysis.h>
 #include <torch/script.h>
 
 #include <nlohmann/json.hpp>
@@ -159,6 +160,7 @@ class Importer {
     if (opts_.inputs.size() != n_args)
       failInput("{}: forward() takes {} tensor argument(s) but {} input shape(s) were given", path_,
                 n_args, opts_.inputs.size());
+    static_sizes_ = propagateSizes(graph);
     for (size_t i = 0; i < n_args; ++i) {
       const JValue* jv = inputs[i + 1];
       const InputSpec& spec = opts_.inputs[i];
@@ -213,6 +215,9 @@ class Importer {
   Model m_;
   Graph* g_ = nullptr;
   std::unordered_map<const JValue*, TV> env_;
+  // Whether the JIT graph's tensor types carry sizes derived from the declared input shapes
+  // (propagateSizes), for the few ops that need a static size (adaptive pooling).
+  bool static_sizes_ = false;
   std::unordered_map<const void*, Value*> const_cache_;   // tensor constants, by storage
   std::unordered_map<const Value*, Value*> shape_cache_;  // Shape(x) per x
   int counter_ = 0;
@@ -868,12 +873,75 @@ class Importer {
     bindTensor(n, p->output(0), dtypeOf(x), rankOf(x));
   }
 
+  // When every declared input dim past the first (batch) is a number, types the JIT graph with
+  // those sizes (batch 1) and runs LibTorch's symbolic shape analysis. Sizes past the batch dim
+  // then hold for any batch. Returns whether that worked; a failure only means no static sizes.
+  bool propagateSizes(const std::shared_ptr<torch::jit::Graph>& graph) {
+    auto inputs = graph->inputs();
+    if (inputs.size() != opts_.inputs.size() + 1) return false;
+    std::vector<std::vector<int64_t>> sizes;
+    for (const auto& spec : opts_.inputs) {
+      std::vector<int64_t> dims;
+      for (size_t d = 0; d < spec.dims.size(); ++d) {
+        char* end = nullptr;
+        long long v = std::strtoll(spec.dims[d].c_str(), &end, 10);
+        if (*end != '\0' || spec.dims[d].empty()) {
+          if (d != 0) return false;
+          v = 1;
+        }
+        dims.push_back(v);
+      }
+      if (spec.dtype != DType::F32 && spec.dtype != DType::F64 && spec.dtype != DType::I64 &&
+          spec.dtype != DType::I32 && spec.dtype != DType::Bool)
+        return false;
+      sizes.push_back(dims);
+    }
+    try {
+      for (size_t i = 0; i < sizes.size(); ++i) {
+        at::ScalarType st = toScalarType(nullptr, opts_.inputs[i].dtype);
+        inputs[i + 1]->setType(c10::TensorType::createContiguous(st, at::kCPU, sizes[i]));
+      }
+      std::shared_ptr<torch::jit::Graph> g = graph;
+      torch::jit::PropagateShapesOnGraph(g);
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  static c10::optional<std::vector<int64_t>> staticSizes(const JValue* v) {
+    auto tt = v->type()->cast<c10::TensorType>();
+    if (!tt) return c10::nullopt;
+    return tt->sizes().concrete_sizes();
+  }
+
   void adaptiveAvgPool(const JNode* n) {
     const TV& x = get(n->input(0));
     std::vector<int64_t> out = needInts(n, 1);
-    if (!std::all_of(out.begin(), out.end(), [](int64_t v) { return v == 1; }))
-      unsupported(n, "adaptive pooling to an output size other than 1");
-    bindTensor(n, emit("GlobalAveragePool", {tensorOf(x)})->output(0), dtypeOf(x), rankOf(x));
+    if (std::all_of(out.begin(), out.end(), [](int64_t v) { return v == 1; }))
+      return bindTensor(n, emit("GlobalAveragePool", {tensorOf(x)})->output(0), dtypeOf(x),
+                        rankOf(x));
+    // Other output sizes are an AveragePool whose kernel is input / output size, which needs the
+    // input's spatial size: known for a traced module converted at its traced input shape.
+    auto in = static_sizes_ ? staticSizes(n->input(0)) : c10::nullopt;
+    if (!in || in->size() < out.size())
+      unsupported(n,
+                  "adaptive pooling to an output size other than 1 needs the input's spatial "
+                  "size: give --input-shape with numbers past the batch dim (e.g. N,3,224,224)");
+    std::vector<int64_t> spatial(in->end() - static_cast<std::ptrdiff_t>(out.size()), in->end());
+    std::vector<int64_t> kernel;
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (out[i] <= 0 || spatial[i] % out[i] != 0)
+        unsupported(n, fmt::format("adaptive pooling from {} to {} is not a uniform window",
+                                   spatial[i], out[i]));
+      kernel.push_back(spatial[i] / out[i]);
+    }
+    if (std::all_of(kernel.begin(), kernel.end(), [](int64_t k) { return k == 1; }))
+      return bindTensor(n, emit("Identity", {tensorOf(x)})->output(0), dtypeOf(x), rankOf(x));
+    Node* p = emit("AveragePool", {tensorOf(x)});
+    p->setAttr(Attribute::makeInts("kernel_shape", kernel));
+    p->setAttr(Attribute::makeInts("strides", kernel));
+    bindTensor(n, p->output(0), dtypeOf(x), rankOf(x));
   }
 
   void flatten(const JNode* n) {
