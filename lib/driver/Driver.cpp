@@ -73,12 +73,14 @@ Model loadModel(const std::string& path, const LoadOptions& opts) {
           for (const auto& [name, t] : arrays)
             add(name, t);
         }
-        for (const auto& [input, array] : opts.sample_map) {
+        for (const auto& entry : opts.sample_map) {  // (clang 14 cannot capture a binding)
+          const std::string& array = entry.second;
           auto it = std::find_if(arrays.begin(), arrays.end(),
                                  [&](const auto& a) { return a.first == array; });
           if (it == arrays.end())
-            failInput("{}: no array '{}' for --map {}={}", opts.sample_npz, array, input, array);
-          add(input, it->second);
+            failInput("{}: no array '{}' for --map {}={}", opts.sample_npz, array, entry.first,
+                      array);
+          add(entry.first, it->second);
         }
       }
       return loadTorchScript(path, ts);
