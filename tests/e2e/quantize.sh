@@ -180,6 +180,41 @@ run_ort "$WORK/ent_cnn.onnx" "$WORK/ent.npz"
 check "without auto-exclude the same settings lose more than the target (the test can fail)" \
   bash -c "! $QC accuracy $WORK/digits_cnn.op17.ref.npz $WORK/ent.npz $D:y --max-drop 0.5"
 
+# Selection: by node name, by op type, by regex, and the cosine target of auto-exclude.
+weights_float() {  # MODEL OP [no]: every OP node reads a float initializer as its weight (or none)
+  $PY -c "
+import onnx, sys
+m = onnx.load(sys.argv[1])
+inits = {i.name for i in m.graph.initializer}
+nodes = [n for n in m.graph.node if n.op_type == sys.argv[2]]
+float_w = [n.input[1] in inits for n in nodes]
+print([(n.name, n.input[1]) for n in nodes])
+want = len(sys.argv) < 4
+sys.exit(0 if nodes and all(f == want for f in float_w) else 1)" "$@"
+}
+sel=(--mode static --format qoperator --calib-data "$T" --calib-map input=x_img)
+$MOPT quantize "$f" -o "$WORK/sel_name.onnx" "${sel[@]}" --exclude /0/Conv 2>/dev/null
+check "--exclude NODE keeps that Conv in float, quantizes the other" \
+  $QC ops "$WORK/sel_name.onnx" --require Conv,QLinearConv
+check "--exclude NODE: the excluded Conv reads its float weight" weights_float "$WORK/sel_name.onnx" Conv
+$MOPT quantize "$f" -o "$WORK/sel_ops.onnx" "${sel[@]}" --include-ops Conv 2>/dev/null
+check "--include-ops Conv quantizes both Convs" $QC ops "$WORK/sel_ops.onnx" --require QLinearConv --forbid Conv
+check "--include-ops Conv leaves the Gemm weights float" weights_float "$WORK/sel_ops.onnx" Gemm
+$MOPT quantize "$f" -o "$WORK/sel_re.onnx" "${sel[@]}" --exclude 're:.*Gemm' 2>/dev/null
+check "--exclude re:REGEX leaves the Gemm weights float" weights_float "$WORK/sel_re.onnx" Gemm
+$MOPT quantize "$f" -o "$WORK/sel_def.onnx" "${sel[@]}" 2>/dev/null
+check "without selection the Gemm weights are quantized (the checks above can fail)" \
+  weights_float "$WORK/sel_def.onnx" Gemm no
+$MOPT quantize "$f" -o "$WORK/auto_cos_cnn.onnx" --mode static --calib-data "$T" --calib-map input=x_img --method entropy \
+  --auto-exclude min-cosine=0.9999 --eval-samples 256 2>"$WORK/auto_cos.log"
+run_ort "$WORK/auto_cos_cnn.onnx" "$WORK/auto_cos.npz"
+check "auto-exclude min-cosine keeps nodes in float until the cosine holds" \
+  bash -c "grep -q 'auto-exclude kept .* in float' $WORK/auto_cos.log && $PY -c \"
+import numpy as np, sys
+a, b = np.load('$WORK/digits_cnn.op17.ref.npz'), np.load('$WORK/auto_cos.npz')
+x, y = (d[list(d)[0]].ravel().astype(float) for d in (a, b))
+c = x @ y / np.linalg.norm(x) / np.linalg.norm(y); print(c); sys.exit(int(c < 0.9995))\""
+
 # GPTQ: calibrated on the first half of the split, judged on the second half against the float
 # model; it must beat round-to-nearest's output error and keep int4 within 1 pt.
 $PY - "$WORK" "$D" <<'PYEOF'
