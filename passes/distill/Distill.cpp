@@ -256,6 +256,8 @@ bool DistillPass::run(Model& model, PassContext& ctx) {
   ctx.count("samples", data.size());
   ctx.count("parameters-trained", st.parameters);
   ctx.count("zeros-kept", st.frozen_zeros);
+  if (!cfg.student_features.empty())
+    ctx.count("features-matched", static_cast<int64_t>(cfg.student_features.size()));
   ReportTable loss_table{"training loss per epoch", {"epoch", "loss"}, {}, "loss"};
   for (size_t e = 0; e < st.epoch_loss.size(); ++e)
     loss_table.rows.push_back({std::to_string(e + 1), fmt::format("{:.6f}", st.epoch_loss[e])});

@@ -45,6 +45,32 @@ bad = sum(int(((a[k] == 0) != (b[k] == 0)).sum()) for k in a if a[k].ndim >= 2)
 print(f"{changed} weights changed, {bad} zero-pattern differences")
 sys.exit(1 if bad or changed == 0 else 0)
 PYEOF
+# 2:4 zeros stay through training too, here with SGD + momentum, a constant learning rate and a
+# feature loss on the hidden layer (same name in student and teacher).
+$MOPT prune "$T" -o "$WORK/nm.onnx" --method nm 2>/dev/null
+$MOPT distill "$WORK/nm.onnx" -o "$WORK/nm.rec.onnx" --teacher "$T" --data "$WORK/train.npz" \
+  --data-map input=x_img --epochs 8 --optimizer sgd --momentum 0.9 --lr 0.01 --schedule constant \
+  --features /9/Relu_output_0 --feature-weight 0.1 2>"$WORK/nm.log"
+check "distill (sgd, constant lr, feature loss) keeps the 2:4 zeros exactly and trains" $PY - "$WORK/nm.onnx" "$WORK/nm.rec.onnx" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+a = {i.name: numpy_helper.to_array(i) for i in onnx.load(sys.argv[1]).graph.initializer}
+b = {i.name: numpy_helper.to_array(i) for i in onnx.load(sys.argv[2]).graph.initializer}
+changed = sum(int((a[k] != b[k]).sum()) for k in a)
+zeros = sum(int((a[k] == 0).sum()) for k in a if a[k].ndim >= 2)
+bad = sum(int(((a[k] == 0) != (b[k] == 0)).sum()) for k in a if a[k].ndim >= 2)
+print(f"{changed} weights changed, {zeros} zeros, {bad} zero-pattern differences")
+sys.exit(1 if bad or changed == 0 or zeros == 0 else 0)
+PYEOF
+$MOPT distill "$WORK/nm.onnx" -o "$WORK/nm.nofeat.onnx" --teacher "$T" --data "$WORK/train.npz" \
+  --data-map input=x_img --epochs 8 --optimizer sgd --momentum 0.9 --lr 0.01 --schedule constant 2>/dev/null
+check "the feature loss is part of the run (reported, and it changes the trained weights)" \
+  bash -c "grep -q 'features-matched 1' $WORK/nm.log && $PY -c \"
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+w = [{i.name: numpy_helper.to_array(i) for i in onnx.load(f).graph.initializer} for f in sys.argv[1:]]
+diff = sum(float(np.abs(w[0][k] - w[1][k]).sum()) for k in w[0])
+print(diff); sys.exit(int(diff == 0))\" $WORK/nm.rec.onnx $WORK/nm.nofeat.onnx"
 check "the report counts the kept zeros and the loss going down" \
   bash -c "grep -q 'zeros-kept [1-9]' $WORK/distill.log && grep -q 'loss .* (epoch 1) -> .* (epoch 30)' $WORK/distill.log"
 $MOPT distill "$WORK/student.onnx" -o "$WORK/r1.onnx" --teacher "$T" --data "$WORK/train.npz" --data-map input=x_img --epochs 2 2>/dev/null
