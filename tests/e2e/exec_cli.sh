@@ -106,6 +106,38 @@ exec_vs_ort bert_folded "$WORK/bert_folded.onnx" "$WORK/txt.npz" "" 1e-4
 $ORT_RUN run "$WORK/bert_folded.onnx" --inputs "$WORK/txt.npz" -o "$WORK/bf.npz"
 check "folded BERT matches the original in ONNX Runtime" $COMPARE "$WORK/bert.ort.npz" "$WORK/bf.npz" --atol 1e-4 --rtol 1e-4
 
+# fold-constants never folds random ops and leaves results over max-bytes to run time.
+$PY - "$WORK" <<'PYEOF'
+import sys
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+c = numpy_helper.from_array(np.ones((4, 4), np.float32), "c")
+reps = numpy_helper.from_array(np.array([64, 64], np.int64), "reps")
+nodes = [helper.make_node("RandomNormal", [], ["r"], shape=[4, 4], seed=1.0),
+         helper.make_node("Add", ["r", "c"], ["rc"]),           # reads a random value: stays
+         helper.make_node("Mul", ["c", "c"], ["cc"]),           # 64 bytes: folded
+         helper.make_node("Tile", ["cc", "reps"], ["big"]),     # 256x256 floats = 256 KiB
+         helper.make_node("ReduceSum", ["big"], ["s"], keepdims=0),
+         helper.make_node("Add", ["x", "s"], ["y0"]),
+         helper.make_node("Add", ["y0", "rc"], ["y"])]
+g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 4])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 4])], [c, reps])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), f"{sys.argv[1]}/fold.onnx")
+PYEOF
+$MOPT run -p 'fold-constants{max-bytes=65536},dce' "$WORK/fold.onnx" -o "$WORK/folded.onnx" 2>/dev/null
+check "fold-constants keeps RandomNormal and what reads it, folds small results, not ones over max-bytes" $PY -c "
+import onnx, sys
+ops = [n.op_type for n in onnx.load(sys.argv[1]).graph.node]
+print(ops)
+sys.exit(0 if ops.count('RandomNormal') == 1 and 'Mul' not in ops and 'Tile' in ops else 1)" "$WORK/folded.onnx"
+$MOPT run -p 'fold-constants,dce' "$WORK/fold.onnx" -o "$WORK/folded_all.onnx" 2>/dev/null
+check "with the default max-bytes the 256 KiB Tile folds (the check above can fail)" $PY -c "
+import onnx, sys
+ops = [n.op_type for n in onnx.load(sys.argv[1]).graph.node]
+print(ops)
+sys.exit(0 if 'Tile' not in ops and 'ReduceSum' not in ops and 'RandomNormal' in ops else 1)" "$WORK/folded_all.onnx"
+
 # TorchScript models through exec / compare / eval: inputs described by the mapped arrays.
 $MOPT exec "$S/digits_cnn.traced.pt" --inputs "$D" --map input=x_img -o "$WORK/ts.npz" 2>/dev/null
 $MOPT exec "$S/digits_cnn.op13.onnx" --inputs "$D" --map input=x_img -o "$WORK/onnx.npz" 2>/dev/null
