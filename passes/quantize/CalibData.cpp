@@ -117,8 +117,15 @@ int64_t CalibrationData::check(const std::string& file, const NamedTensors& arra
       failInput("{}: array '{}' is {} but model input '{}' is {}", file, in.array,
                 dtypeName(t->dtype()), in.name, dtypeName(in.dtype));
     const auto& d = t->dims();
+    if (d.empty() && in.dims.empty()) {  // a rank-0 input (an unknown rank is {-2})
+      in.constant = true;
+      continue;
+    }
     if (d.empty())
-      failInput("{}: array '{}' is a scalar; samples must lie along axis 0", file, in.array);
+      failInput(
+          "{}: array '{}' is a scalar; samples must lie along axis 0 (a scalar is fed as is only "
+          "to a scalar model input)",
+          file, in.array);
     if (!in.dims.empty() && in.dims[0] == -2) {
       count(in.array, d[0]);
       continue;
@@ -156,7 +163,7 @@ void CalibrationData::forEachBatch(
   int64_t done = 0;
   int64_t batch = opts_.batch;
   for (const auto& in : inputs_)
-    if (in.per_sample_rank || (!in.dims.empty() && in.dims[0] >= 0))
+    if (!in.constant && (in.per_sample_rank || (!in.dims.empty() && in.dims[0] >= 0)))
       batch = 1;  // no free batch dim
   for (const auto& in : inputs_)
     if (!in.per_sample_rank && !in.dims.empty() && in.dims[0] > 1) batch = in.dims[0];
@@ -177,6 +184,10 @@ void CalibrationData::forEachBatch(
         const Tensor* t = nullptr;
         for (const auto& [name, a] : arrays)
           if (name == in.array) t = &a;
+        if (in.constant) {
+          feeds.emplace_back(in.name, *t);
+          continue;
+        }
         Tensor rows = sliceRows(*t, start, start + n);
         if (in.per_sample_rank) {  // drop the sample axis
           std::vector<int64_t> dims(rows.dims().begin() + 1, rows.dims().end());

@@ -40,6 +40,8 @@ class CalibrationData {
     DType dtype;
     std::vector<int64_t> dims;     // -1 for symbolic
     bool per_sample_rank = false;  // data has one more dim than the model input (no batch dim)
+    // A scalar model input given one scalar (a flag such as use_cache): fed as is to every batch.
+    bool constant = false;
   };
   struct File {
     std::string path;

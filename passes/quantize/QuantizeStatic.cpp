@@ -310,10 +310,30 @@ void noteReport(const SensitivityReport& r, PassContext& ctx, size_t top) {
                          r.rows[i].alone.cosine));
 }
 
+// Static quantization plans the main graph only: calibration observes the main graph's values,
+// and If/Loop/Scan bodies see per-iteration values it does not record. Say what stays float.
+void noteSubgraphNodes(const Model& model, const NodeSelection& select, PassContext& ctx) {
+  int64_t n = 0;
+  std::string first;
+  forEachGraph(*model.graph, [&](const Graph& g) {
+    if (&g == model.graph.get()) return;
+    for (const Node* node : g.nodes())
+      if (select.includes(*node) && (++n == 1))
+        first = node->name().empty() ? node->opType() : node->name();
+  });
+  if (!n) return;
+  ctx.count("subgraph-nodes-left-float", n);
+  ctx.note(fmt::format(
+      "left {} node(s) inside If/Loop/Scan bodies in float (e.g. {}): static quantization "
+      "covers the main graph; quantize-dynamic and quantize-weight-only cover bodies too",
+      n, first));
+}
+
 }  // namespace
 
 bool QuantizeStaticPass::run(Model& model, PassContext& ctx) {
   StaticSetup setup(model, opts_, ctx, "quantize-static", !opts_.getString("auto-exclude").empty());
+  noteSubgraphNodes(model, setup.select, ctx);
   if (setup.plan.nodes.empty()) {
     ctx.note("nothing to quantize");
     return false;

@@ -40,8 +40,8 @@ def agree(args):
     top1 = (a.argmax(-1) == b.argmax(-1)).mean() if a.ndim >= 2 else 1.0
     cos = float((a * b).sum() / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))
     print(f"max abs diff {diff:.3g} (limit {args.max_abs}), top-1 agreement {top1:.4f} "
-          f"(limit {args.min_top1}), cosine {cos:.6f}")
-    return diff <= args.max_abs and top1 >= args.min_top1
+          f"(limit {args.min_top1}), cosine {cos:.6f} (limit {args.min_cosine})")
+    return diff <= args.max_abs and top1 >= args.min_top1 and cos >= args.min_cosine
 
 
 def ops(args):
@@ -97,6 +97,7 @@ def main():
     g.add_argument("b")
     g.add_argument("--max-abs", type=float, required=True)
     g.add_argument("--min-top1", type=float, default=0.0)
+    g.add_argument("--min-cosine", type=float, default=-1.0)
     o = sub.add_parser("ops")
     o.add_argument("model")
     o.add_argument("--require")

@@ -252,6 +252,37 @@ $MOPT quantize "$f" -o "$WORK/d.onnx" --mode static --load-calibration "$WORK/sa
 check "save-calibration then load-calibration gives the same model (but its provenance)" \
   $PY -c "import onnx,sys; a,b=onnx.load(sys.argv[1]),onnx.load(sys.argv[2]); del a.metadata_props[:]; del b.metadata_props[:]; sys.exit(a.SerializeToString()!=b.SerializeToString())" "$WORK/c.onnx" "$WORK/d.onnx"
 
+# A model with an If whose branches hold MatMuls, and a scalar bool input: dynamic and weight-only
+# quantize the branch bodies too; static quantizes the main graph, says what it left float, and
+# feeds a scalar array to the scalar input for every sample.
+$PY - "$WORK" <<'PYEOF'
+import sys
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper, save
+w = sys.argv[1]
+rng = np.random.default_rng(0)
+def branch(name):
+    wt = numpy_helper.from_array(rng.standard_normal((16, 16)).astype(np.float32), name + "_w")
+    return helper.make_graph(
+        [helper.make_node("MatMul", ["h", wt.name], [name + "_y"]), helper.make_node("Relu", [name + "_y"], [name + "_out"])],
+        name, [], [helper.make_tensor_value_info(name + "_out", TensorProto.FLOAT, [None, 16])], [wt])
+w0 = numpy_helper.from_array(rng.standard_normal((16, 16)).astype(np.float32), "w0")
+g = helper.make_graph(
+    [helper.make_node("MatMul", ["x", "w0"], ["h"]),
+     helper.make_node("If", ["cond"], ["y"], then_branch=branch("then"), else_branch=branch("else"))],
+    "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 16]), helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 16])], [w0])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), f"{w}/ifm.onnx")
+np.savez(f"{w}/ifm.npz", x=rng.standard_normal((64, 16)).astype(np.float32), cond=np.array(True))
+PYEOF
+$MOPT quantize "$WORK/ifm.onnx" -o "$WORK/ifm.dyn.onnx" --mode dynamic 2>"$WORK/ifm.log"
+check "dynamic quantizes the MatMuls inside the If branches too" grep -q 'matmuls-quantized 3' "$WORK/ifm.log"
+$MOPT quantize "$WORK/ifm.onnx" -o "$WORK/ifm.static.onnx" --mode static --calib-data "$WORK/ifm.npz" 2>"$WORK/ifm.log"
+check "static with a scalar input: calibrates, quantizes the main graph, names what stays float" \
+  bash -c "grep -q 'weights-quantized 1' $WORK/ifm.log && grep -q 'left 4 node(s) inside If/Loop/Scan bodies in float' $WORK/ifm.log"
+for v in ifm ifm.dyn ifm.static; do $ORT_RUN run "$WORK/$v.onnx" --inputs "$WORK/ifm.npz" -o "$WORK/$v.out.npz"; done
+check "both run in ONNX Runtime close to the float model (cosine >= 0.999)" bash -c "$QC agree $WORK/ifm.out.npz $WORK/ifm.dyn.out.npz --max-abs 1e9 --min-cosine 0.999 && $QC agree $WORK/ifm.out.npz $WORK/ifm.static.out.npz --max-abs 1e9 --min-cosine 0.999"
+
 # Bad calibration data: one clear error, before any work, no output file.
 $PY - "$WORK" <<'PYEOF'
 import sys, numpy as np
