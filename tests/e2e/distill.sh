@@ -82,6 +82,22 @@ import onnx, sys
 a, b = onnx.load(sys.argv[1]), onnx.load(sys.argv[2])
 sys.exit(list(a.graph.initializer) != list(b.graph.initializer))" "$WORK/r1.onnx" "$WORK/r3.onnx"
 
+# distill-export as a pass: the student is the model a pipeline derived from the teacher (here
+# structured pruning), the teacher the pipeline's input.
+$MOPT run -p "fold-bn-into-conv,prune-structured{ratio=0.5},distill-export{out-dir=\"$WORK/kd2\",data=\"$WORK/train.npz\",data-map=[\"input=x_img\"]}" \
+  "$T" -o "$WORK/kd2_student.onnx" 2>/dev/null
+check "distill-export in a pipeline: pruned student, the input model as teacher, its logits" $PY - "$WORK/kd2" "$T" <<'PYEOF'
+import hashlib, json, sys, numpy as np, onnx
+out, teacher = sys.argv[1:3]
+m = json.load(open(f"{out}/manifest.json"))
+ok = hashlib.sha256(open(teacher, "rb").read()).hexdigest() == m["teacher"]["sha256"]
+params = lambda f: sum(int(np.prod(i.dims)) for i in onnx.load(f).graph.initializer)
+ok = ok and params(f"{out}/student.onnx") < 0.5 * params(teacher)
+ok = ok and np.load(f"{out}/teacher_00000.npz")["logits"].shape == (1347, 10)
+print(m["teacher"], params(f"{out}/student.onnx"), params(teacher))
+sys.exit(0 if ok else 1)
+PYEOF
+
 # distill-export + the documented PyTorch loop (extracted from docs/distillation.md).
 $MOPT distill-export "$WORK/student.onnx" --out-dir "$WORK/kd" --teacher "$T" --data "$WORK/train.npz" \
   --data-map input=x_img --temperature 4 --chunk 500 --features /5/Relu_output_0 2>/dev/null
