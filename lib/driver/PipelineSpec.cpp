@@ -7,6 +7,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 
 namespace mopt {
@@ -106,8 +108,22 @@ class SpecLoader {
     std::string v = scalar(n, what);
     char* end = nullptr;
     double d = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end) error(n, "'" + what + "' must be a number, got '" + v + "'");
+    // A NaN or infinite limit would make its gate meaningless (every comparison false).
+    if (v.empty() || *end || !std::isfinite(d))
+      error(n, "'" + what + "' must be a finite number, got '" + v + "'");
     return d;
+  }
+
+  // A positive count. Parsed as an integer: a double cast to int64 is undefined past 2^63
+  // (found by fuzz_pipeline_file).
+  int64_t count(const YAML::Node& n, const std::string& what) {
+    std::string v = scalar(n, what);
+    char* end = nullptr;
+    errno = 0;
+    long long c = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end || errno == ERANGE || c < 1 || c > (int64_t{1} << 40))
+      error(n, "'" + what + "' must be a whole number from 1 to 2^40, got '" + v + "'");
+    return c;
   }
 
   void dataSets(const YAML::Node& n, PipelineSpec& spec) {
@@ -208,7 +224,7 @@ class SpecLoader {
         if (!spec.data.count(g.data))
           error(kv.second, "gates: data set '" + g.data + "' is not defined in 'data'");
       } else if (key == "samples") {
-        g.samples = static_cast<int64_t>(number(kv.second, key));
+        g.samples = count(kv.second, key);
       } else if (key == "max-accuracy-drop") {
         g.max_accuracy_drop = number(kv.second, key);
       } else if (key == "min-cosine") {

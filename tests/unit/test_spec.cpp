@@ -70,3 +70,15 @@ TEST_CASE("pipeline file errors carry the position and a suggestion", "[spec]") 
   CHECK(specError("passes: [\n").find("not valid YAML") != std::string::npos);
   CHECK(specError("input: a.onnx\n").find("no 'passes' list") != std::string::npos);
 }
+
+TEST_CASE("gate values are finite numbers and sample counts whole numbers", "[spec]") {
+  const std::string head = "passes: [dce]\ndata:\n  test: {path: t.npz}\ngates:\n  data: test\n";
+  // 4.6e27 once reached a double -> int64 cast (undefined; found by fuzz_pipeline_file).
+  CHECK(specError(head + "  samples: 4566666666666666666666666666\n")
+            .find("'samples' must be a whole number from 1 to 2^40") != std::string::npos);
+  CHECK(specError(head + "  samples: 2.5\n").find("whole number") != std::string::npos);
+  CHECK(specError(head + "  samples: 0\n").find("whole number") != std::string::npos);
+  CHECK(specError(head + "  min-cosine: nan\n").find("must be a finite number, got 'nan'") !=
+        std::string::npos);
+  CHECK(specError(head + "  max-size-ratio: inf\n").find("finite number") != std::string::npos);
+}
