@@ -5,23 +5,33 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <fstream>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace mopt;
 
 namespace {
 
 std::string specError(const std::string& yaml) {
-  std::string path = "/tmp/mopt_test_spec.yaml";
+  // One file per process: ctest runs the test cases of this file in parallel processes.
+  std::string dir = "/tmp/mopt_test_spec." + std::to_string(::getpid());
+  ::mkdir(dir.c_str(), 0755);
+  std::string path = dir + "/mopt_test_spec.yaml";
   std::ofstream(path) << yaml;
+  std::string message;
   try {
     loadPipelineSpec(path, passRegistry());
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::Usage);
-    return e.what();
+    message = e.what();
   }
-  FAIL("spec loaded:\n" + yaml);
-  return "";
+  std::remove(path.c_str());
+  ::rmdir(dir.c_str());
+  if (message.empty()) FAIL("spec loaded:\n" + yaml);
+  return message;
 }
 
 }  // namespace
