@@ -19,6 +19,7 @@ a dynamic batch axis `N` and passes onnx.checker. The fixtures:
   mlp700m       the same with 42 layers: 705 M parameters, 2.8 GB, past protobuf's 2 GB limit
 """
 import argparse
+import fcntl
 import io
 import pathlib
 import time
@@ -225,6 +226,10 @@ def main():
     if unknown:
         parser.error(f"unknown fixture(s) {', '.join(unknown)}; known: {', '.join(FIXTURES)}")
     args.out.mkdir(parents=True, exist_ok=True)
+    # ctest runs several tests that call this script at once: one writer at a time, and the others
+    # wait for its files instead of reading them half-written.
+    lock = open(args.out / ".lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
 
     for name in names:
         files, make = FIXTURES[name]
